@@ -1,0 +1,74 @@
+package dev.shepherd.core;
+
+import java.util.Objects;
+
+/**
+ * Receives the {@link Event}s of Shepherd's primitives; every primitive's builder takes one.
+ *
+ * <p>Listeners are called synchronously on the thread that caused the event, so they must be quick,
+ * thread-safe and must not block. A listener that throws does not break the primitive when it is
+ * wrapped with {@link #guarded(EventListener)}, which every Shepherd builder does.
+ *
+ * <p>The default, {@link #logging()}, writes through SLF4J and summarises bursts, so a storm of
+ * rejections produces one line per interval, not one line per rejection.
+ */
+@FunctionalInterface
+public interface EventListener {
+
+  /**
+   * Handles one event.
+   *
+   * @param event what happened
+   */
+  void onEvent(Event event);
+
+  /**
+   * Returns a listener that first calls this one, then {@code next}.
+   *
+   * @param next the listener to call second
+   * @return the combined listener
+   * @throws NullPointerException if {@code next} is null
+   */
+  default EventListener andThen(EventListener next) {
+    Objects.requireNonNull(next, "next");
+    return event -> {
+      onEvent(event);
+      next.onEvent(event);
+    };
+  }
+
+  /**
+   * Returns a listener that ignores every event.
+   *
+   * @return the no-op listener
+   */
+  static EventListener noop() {
+    return event -> { };
+  }
+
+  /**
+   * Returns the default listener: a {@link LogSummaryListener} on the logger {@code dev.shepherd}
+   * that writes at most one summary line every {@link LogSummaryListener#DEFAULT_INTERVAL}.
+   *
+   * @return a new summarising SLF4J listener
+   */
+  static EventListener logging() {
+    return LogSummaryListener.builder().build();
+  }
+
+  /**
+   * Wraps a listener so that an exception it throws is logged at debug level and swallowed: a
+   * broken listener must never break the call it observes.
+   *
+   * @param listener the listener to protect
+   * @return the protected listener ({@code listener} itself if it is already protected)
+   * @throws NullPointerException if {@code listener} is null
+   */
+  static EventListener guarded(EventListener listener) {
+    Objects.requireNonNull(listener, "listener");
+    if (listener instanceof GuardedListener) {
+      return listener;
+    }
+    return new GuardedListener(listener);
+  }
+}

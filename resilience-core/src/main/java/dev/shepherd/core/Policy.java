@@ -1,0 +1,88 @@
+package dev.shepherd.core;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+/**
+ * A guard around a call: a retry, a rate limiter, a bulkhead, or several of them composed.
+ *
+ * <p>A policy runs an action synchronously with {@link #call(Callable)} or asynchronously with
+ * {@link #callAsync(Supplier)}. When it refuses to run the action it throws (or completes the stage
+ * with) a {@link RejectedException} that names the policy and, where known, says when to come back.
+ *
+ * <p>Policies compose with {@link #compose(Policy...)}, outermost first, as Failsafe's
+ * {@code with(outer, ..., inner)}: in {@code compose(retry, limiter)} the retry sees every rejection
+ * of the limiter and may try again, while in {@code compose(limiter, retry)} one permit covers all
+ * the attempts.
+ *
+ * <p>Implementations are thread-safe: one policy instance guards many concurrent calls.
+ */
+public interface Policy {
+
+  /**
+   * Returns this instance's name, used in rejections, events and logs.
+   *
+   * @return the name given at build time
+   */
+  String name();
+
+  /**
+   * Runs {@code action} under this policy and returns its result.
+   *
+   * @param action the guarded work
+   * @param <T> the result type
+   * @return what {@code action} returned
+   * @throws RejectedException if the policy refused to run the action (or to run it again)
+   * @throws Exception whatever {@code action} threw, when the policy lets it through
+   */
+  <T> T call(Callable<? extends T> action) throws Exception;
+
+  /**
+   * Runs an asynchronous action under this policy, without blocking the calling thread.
+   *
+   * <p>{@code action} is invoked to start the work; the returned stage completes with its result,
+   * or exceptionally with a {@link RejectedException} if the policy refused the call.
+   *
+   * @param action starts the guarded work and returns the stage it will complete
+   * @param <T> the result type
+   * @return a stage completing with the result of the guarded work
+   */
+  <T> CompletionStage<T> callAsync(Supplier<? extends CompletionStage<T>> action);
+
+  /**
+   * Composes policies so that the first given is the outermost, the last the innermost.
+   *
+   * <p>{@code compose(a, b, c).call(x)} is {@code a.call(() -> b.call(() -> c.call(x)))}, and the
+   * same nesting holds for {@link #callAsync(Supplier)}. The composite's name joins the names with
+   * {@code " > "}.
+   *
+   * @param outermostFirst the policies, outermost first; at least one
+   * @return a policy applying all of them in that order
+   * @throws IllegalArgumentException if no policy is given
+   * @throws NullPointerException if the array or any element is null
+   */
+  static Policy compose(Policy... outermostFirst) {
+    return compose(List.of(outermostFirst));
+  }
+
+  /**
+   * Composes policies so that the first in the list is the outermost.
+   *
+   * @param outermostFirst the policies, outermost first; at least one
+   * @return a policy applying all of them in that order
+   * @throws IllegalArgumentException if the list is empty
+   * @throws NullPointerException if the list or any element is null
+   * @see #compose(Policy...)
+   */
+  static Policy compose(List<? extends Policy> outermostFirst) {
+    Objects.requireNonNull(outermostFirst, "outermostFirst");
+    Checks.check(!outermostFirst.isEmpty(), "outermostFirst", "non-empty", outermostFirst);
+    if (outermostFirst.size() == 1) {
+      return Objects.requireNonNull(outermostFirst.get(0), "outermostFirst[0]");
+    }
+    return new ComposedPolicy(outermostFirst);
+  }
+}

@@ -1,0 +1,86 @@
+package dev.shepherd.core;
+
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Thrown when a policy refuses a call; names the policy instance and, when it knows, how long until
+ * the call would be accepted.
+ *
+ * <p>Every module's rejection extends this class (a rate limiter's, a bulkhead's, a retry budget's),
+ * so one {@code catch (RejectedException e)} handles them all, and {@link #retryAfter()} travels to
+ * clients, for example as an HTTP {@code Retry-After} header. Clients should honour the hint
+ * <em>with jitter added above it</em>, so a fleet told "come back in 30 s" does not return at once.
+ *
+ * <p>Rejections are expected control flow under load (a storm may produce thousands a second), so
+ * they do not capture a stack trace; the message names the instance, which is what locates them.
+ * Instances are immutable.
+ */
+public class RejectedException extends RuntimeException {
+
+  private static final long serialVersionUID = 1L;
+
+  /** The name of the policy instance that refused. */
+  private final String policyName;
+  /** Nanoseconds until the call would be accepted, or -1 when unknown. */
+  private final long retryAfterNanos;
+
+  /**
+   * Creates a rejection.
+   *
+   * @param policyName the name of the refusing policy instance
+   * @param message the detail message; should name the instance and the limit that was hit
+   * @param retryAfter how long until the call would be accepted, or {@code null} when unknown
+   * @throws NullPointerException if {@code policyName} or {@code message} is null
+   * @throws IllegalArgumentException if {@code retryAfter} is negative
+   */
+  public RejectedException(String policyName, String message, Duration retryAfter) {
+    super(Objects.requireNonNull(message, "message"), null, false, false);
+    this.policyName = Objects.requireNonNull(policyName, "policyName");
+    this.retryAfterNanos =
+        retryAfter == null ? -1 : Durations.toNanosSaturated(Checks.nonNegative(retryAfter, "retryAfter"));
+  }
+
+  /**
+   * Creates a rejection whose retry-after hint is given in nanoseconds.
+   *
+   * @param policyName the name of the refusing policy instance
+   * @param message the detail message; should name the instance and the limit that was hit
+   * @param retryAfterNanos nanoseconds until the call would be accepted, zero or more
+   * @throws NullPointerException if {@code policyName} or {@code message} is null
+   * @throws IllegalArgumentException if {@code retryAfterNanos} is negative
+   */
+  public RejectedException(String policyName, String message, long retryAfterNanos) {
+    super(Objects.requireNonNull(message, "message"), null, false, false);
+    this.policyName = Objects.requireNonNull(policyName, "policyName");
+    this.retryAfterNanos = Checks.nonNegative(retryAfterNanos, "retryAfterNanos");
+  }
+
+  /**
+   * Returns the name of the policy instance that refused the call.
+   *
+   * @return the policy's name
+   */
+  public String policyName() {
+    return policyName;
+  }
+
+  /**
+   * Returns how long until the same call would be accepted, if the policy knows.
+   *
+   * @return the wait, or empty when the policy cannot tell (a full bulkhead, for example)
+   */
+  public Optional<Duration> retryAfter() {
+    return retryAfterNanos < 0 ? Optional.empty() : Optional.of(Duration.ofNanos(retryAfterNanos));
+  }
+
+  /**
+   * Returns the retry-after hint in nanoseconds, without allocating.
+   *
+   * @return nanoseconds until the call would be accepted, or {@code -1} when unknown
+   */
+  public long retryAfterNanos() {
+    return retryAfterNanos;
+  }
+}
