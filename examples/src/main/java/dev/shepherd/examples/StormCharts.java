@@ -1,0 +1,131 @@
+package dev.shepherd.examples;
+
+import java.awt.BasicStroke;
+import java.awt.Color;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.BitmapEncoder.BitmapFormat;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler.LegendPosition;
+import org.knowm.xchart.style.markers.SeriesMarkers;
+
+/**
+ * Draws the simulator's charts with XChart, headless: attempts per second and connected hubs over
+ * time, one line per strategy.
+ */
+final class StormCharts {
+
+  /** One colour per strategy, from the outage (red) to the cure (green). */
+  private static final Color[] COLOURS = {
+    new Color(0xD6, 0x27, 0x28),
+    new Color(0xFF, 0x7F, 0x0E),
+    new Color(0x1F, 0x77, 0xB4),
+    new Color(0x94, 0x67, 0xBD),
+    new Color(0x2C, 0xA0, 0x2C),
+  };
+
+  private static final int WIDTH = 1100;
+  private static final int HEIGHT = 420;
+
+  private StormCharts() {}
+
+  /**
+   * Writes {@code storm-attempts.png}, {@code storm-connected.png} and {@code storm.png} (both
+   * charts, one above the other) into {@code directory}, creating it if needed.
+   *
+   * @return the paths written, the combined chart first
+   * @throws IOException if a file cannot be written
+   */
+  static List<Path> write(List<SimulationResult> results, StormConfig config, Path directory)
+      throws IOException {
+    System.setProperty("java.awt.headless", "true");
+    Files.createDirectories(directory);
+    XYChart attempts = attemptsChart(results, config);
+    XYChart connected = connectedChart(results, config);
+    Path combined = directory.resolve("storm.png");
+    Path attemptsFile = directory.resolve("storm-attempts.png");
+    Path connectedFile = directory.resolve("storm-connected.png");
+    BitmapEncoder.saveBitmap(List.of(attempts, connected), 2, 1, strip(combined), BitmapFormat.PNG);
+    BitmapEncoder.saveBitmap(attempts, strip(attemptsFile), BitmapFormat.PNG);
+    BitmapEncoder.saveBitmap(connected, strip(connectedFile), BitmapFormat.PNG);
+    return List.of(combined, attemptsFile, connectedFile);
+  }
+
+  /** XChart appends the extension itself. */
+  private static String strip(Path file) {
+    String name = file.toString();
+    return name.substring(0, name.length() - ".png".length());
+  }
+
+  static XYChart attemptsChart(List<SimulationResult> results, StormConfig config) {
+    XYChart chart = chart(
+        String.format(java.util.Locale.ROOT,
+            "Connection attempts per second (log scale; zero drawn on the axis) - database capacity %,d/s", config.capacity()),
+        "attempts / s");
+    chart.getStyler().setYAxisLogarithmic(true);
+    chart.getStyler().setYAxisMin(1.0);
+    chart.getStyler().setYAxisDecimalPattern("#,###");
+    int index = 0;
+    for (SimulationResult result : results) {
+      int[] values = result.attemptsPerSecond();
+      double[] x = new double[values.length];
+      double[] y = new double[values.length];
+      for (int s = 0; s < values.length; s++) {
+        // A logarithmic axis cannot show zero: a silent second is drawn on the axis, at 1.
+        x[s] = s;
+        y[s] = Math.max(1, values[s]);
+      }
+      style(chart.addSeries(result.name(), x, y), index++);
+    }
+    return chart;
+  }
+
+  static XYChart connectedChart(List<SimulationResult> results, StormConfig config) {
+    XYChart chart = chart(
+        String.format(java.util.Locale.ROOT, "Connected hubs (of %,d)", config.hubs()), "hubs connected");
+    chart.getStyler().setYAxisMin(0.0);
+    chart.getStyler().setYAxisMax((double) config.hubs());
+    chart.getStyler().setYAxisDecimalPattern("#,###");
+    int index = 0;
+    for (SimulationResult result : results) {
+      int[] values = result.connectedAtSecondEnd();
+      double[] x = new double[values.length + 1];
+      double[] y = new double[values.length + 1];
+      for (int s = 0; s < values.length; s++) {
+        x[s + 1] = s + 1;
+        y[s + 1] = values[s];
+      }
+      style(chart.addSeries(result.name(), x, y), index++);
+    }
+    return chart;
+  }
+
+  private static XYChart chart(String title, String yTitle) {
+    XYChart chart = new XYChartBuilder()
+        .width(WIDTH)
+        .height(HEIGHT)
+        .title(title)
+        .xAxisTitle("seconds after the drop")
+        .yAxisTitle(yTitle)
+        .build();
+    chart.getStyler().setLegendPosition(LegendPosition.OutsideE);
+    chart.getStyler().setChartBackgroundColor(Color.WHITE);
+    chart.getStyler().setPlotBackgroundColor(Color.WHITE);
+    chart.getStyler().setPlotGridLinesColor(new Color(0xE0, 0xE0, 0xE0));
+    chart.getStyler().setXAxisMin(0.0);
+    chart.getStyler().setXAxisDecimalPattern("#,###");
+    chart.getStyler().setMarkerSize(0);
+    return chart;
+  }
+
+  private static void style(XYSeries series, int index) {
+    series.setMarker(SeriesMarkers.NONE);
+    series.setLineColor(COLOURS[index % COLOURS.length]);
+    series.setLineStyle(new BasicStroke(1.6f));
+  }
+}

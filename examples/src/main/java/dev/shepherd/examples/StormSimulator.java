@@ -1,0 +1,195 @@
+package dev.shepherd.examples;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicIntegerArray;
+
+/**
+ * Replays the reconnect storm: a seeded discrete-event simulation of a fleet of hubs that lose
+ * their connection at the same instant, under five strategies side by side, from the outage
+ * (immediate retry) to the library's cure. Prints a table and writes charts.
+ *
+ * <p>Run it from the repository root with {@code mvn -q -pl examples -am compile exec:java}; add
+ * {@code -Dexec.args="--help"} for the options.
+ */
+public final class StormSimulator {
+
+  private static final Set<String> VALUED =
+      Set.of("hubs", "capacity", "seed", "duration", "timeout", "out");
+  private static final Set<String> FLAGS = Set.of("help");
+
+  private StormSimulator() {}
+
+  /**
+   * Runs the simulator; exits with status 2 on a bad command line.
+   *
+   * @param args the options; {@code --help} lists them
+   */
+  public static void main(String[] args) {
+    int status = run(args, System.out, System.err);
+    if (status != 0) {
+      System.exit(status);
+    }
+  }
+
+  /**
+   * Runs the simulator without exiting the JVM.
+   *
+   * @return 0 on success, 2 on a bad command line, 1 if the charts cannot be written
+   */
+  static int run(String[] args, PrintStream out, PrintStream err) {
+    StormConfig config;
+    try {
+      CommandLine line = CommandLine.parse(args, VALUED, FLAGS);
+      if (line.has("help")) {
+        out.print(usage());
+        return 0;
+      }
+      config = configure(line);
+    } catch (UsageException e) {
+      err.println("storm simulator: " + e.getMessage());
+      err.println("Try --help for the options.");
+      return 2;
+    }
+    List<SimulationResult> results = simulate(config, Strategies.all(), out);
+    out.println();
+    out.println(StormReport.heading(config));
+    out.println();
+    out.print(StormReport.table(results));
+    out.println();
+    try {
+      List<Path> files = StormCharts.write(results, config, config.outputDir());
+      for (Path file : files) {
+        out.println("chart: " + file.toAbsolutePath().normalize());
+      }
+    } catch (IOException e) {
+      err.println("storm simulator: cannot write the charts: " + e.getMessage());
+      return 1;
+    }
+    return 0;
+  }
+
+  static String usage() {
+    return String.join(System.lineSeparator(),
+        "Usage: StormSimulator [options]",
+        "",
+        "Replays a reconnect storm: N hubs lose their connection at t = 0 and reconnect to",
+        "connect servers whose database authenticates C connections per second. Five strategies",
+        "run side by side on the same seeded storm, from immediate retry (the outage) to",
+        "Shepherd's full protection; prints a table and writes PNG charts.",
+        "",
+        "Options:",
+        "  --hubs N         hubs in the fleet (default 100,000)",
+        "  --capacity C     database authentications per second at full speed (default 2,000)",
+        "  --seed S         seed of every random draw; same seed, same table (default 42)",
+        "  --duration SEC   seconds simulated after the drop (default 900)",
+        "  --timeout SEC    how long a hub waits for an answer before retrying (default 10)",
+        "  --out DIR        folder for the charts (default target/storm)",
+        "  --help           print this help and exit",
+        "",
+        "From the repository root: mvn -q -pl examples -am compile exec:java -Dexec.args=\"--hubs 20000\"",
+        "Exit status: 0 on success, 1 if the charts cannot be written, 2 on a bad option.",
+        "");
+  }
+
+  static StormConfig configure(CommandLine line) throws UsageException {
+    StormConfig defaults = StormConfig.defaults();
+    int hubs = (int) line.whole("hubs", defaults.hubs(), 1, 10_000_000);
+    int capacity = (int) line.whole("capacity", defaults.capacity(), 1, 100_000_000);
+    long seed = line.whole("seed", defaults.seed(), Long.MIN_VALUE, Long.MAX_VALUE);
+    int duration = (int) line.whole("duration", defaults.durationSeconds(), 1, 86_400);
+    double timeout = line.decimal("timeout", StormConfig.DEFAULT_TIMEOUT_SECONDS, 0.001, 3_600);
+    String out = line.string("out", defaults.outputDir().toString());
+    if (out.isBlank()) {
+      throw new UsageException("--out must name a folder");
+    }
+    return new StormConfig(
+        hubs, capacity, seed, duration, Math.round(timeout * 1e9), Path.of(out));
+  }
+
+  /**
+   * Runs every strategy on the same storm, in parallel on up to as many threads as there are
+   * processors (each run is single-threaded and deterministic), printing progress.
+   */
+  static List<SimulationResult> simulate(
+      StormConfig config, List<Strategy> strategies, PrintStream out) {
+    out.printf(Locale.ROOT, "Simulating %,d hubs under %d strategies, %,d s after the drop...%n",
+        config.hubs(), strategies.size(), config.durationSeconds());
+    int threads = Math.max(1, Math.min(strategies.size(), Runtime.getRuntime().availableProcessors()));
+    ExecutorService pool = Executors.newFixedThreadPool(threads, runnable -> {
+      Thread thread = new Thread(runnable, "storm-simulation");
+      thread.setDaemon(true);
+      return thread;
+    });
+    Progress progress = new Progress(strategies, out);
+    long started = System.nanoTime();
+    try {
+      List<Future<SimulationResult>> futures = new ArrayList<>();
+      for (int i = 0; i < strategies.size(); i++) {
+        int index = i;
+        Simulation simulation = new Simulation(config, strategies.get(i), i);
+        futures.add(pool.submit(() -> {
+          long start = System.nanoTime();
+          SimulationResult result = simulation.run(percent -> progress.update(index, percent));
+          progress.done(index, System.nanoTime() - start);
+          return result;
+        }));
+      }
+      List<SimulationResult> results = new ArrayList<>();
+      for (Future<SimulationResult> future : futures) {
+        results.add(future.get());
+      }
+      out.printf(Locale.ROOT, "Simulated in %.1f s.%n", (System.nanoTime() - started) / 1e9);
+      return results;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while simulating", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("a simulation failed", e.getCause());
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  /** Prints overall progress in steps of 10 % and a line per finished strategy. */
+  private static final class Progress {
+    private final List<Strategy> strategies;
+    private final PrintStream out;
+    private final AtomicIntegerArray percent;
+    private int printed;
+
+    Progress(List<Strategy> strategies, PrintStream out) {
+      this.strategies = strategies;
+      this.out = out;
+      this.percent = new AtomicIntegerArray(strategies.size());
+    }
+
+    void update(int index, int value) {
+      percent.set(index, value);
+      int total = 0;
+      for (int i = 0; i < percent.length(); i++) {
+        total += percent.get(i);
+      }
+      int overall = total / percent.length() / 10 * 10;
+      synchronized (this) {
+        if (overall > printed && overall < 100) {
+          printed = overall;
+          out.printf(Locale.ROOT, "  %d%%%n", overall);
+        }
+      }
+    }
+
+    synchronized void done(int index, long nanos) {
+      out.printf(Locale.ROOT, "  done: %s (%.1f s)%n", strategies.get(index).name(), nanos / 1e9);
+    }
+  }
+}
