@@ -16,10 +16,13 @@ import java.util.function.IntConsumer;
  * ({@link #ROUND_TRIP_NANOS}) after the server has it. Connected hubs stay connected.
  *
  * <p>Time is a {@link ManualClock} that the event loop advances to each event before handling it,
- * so the library's classes used by a strategy see exactly the simulated time. The loop keeps one
- * binary heap of pending events ({@link EventQueue}) and the fleet's state in primitive arrays; an
- * event is one {@code long} holding its kind, the hub and the hub's attempt number, so a run of
- * millions of attempts allocates almost nothing beyond what the strategy itself does.
+ * so the library's classes used by a strategy see exactly the simulated time (the clock reads
+ * zero at the drop; a strategy's warm-up runs before, on a clock of its own). The loop keeps one
+ * binary heap of pending events ({@link EventQueue}); an event is one {@code long} holding its
+ * kind and its hub. Each hub has exactly one pending event at any time (its next attempt, the
+ * answer it will hear, or the deadline at which it gives up), since the {@link Database} tells on
+ * arrival when each request completes. A run of millions of attempts thus allocates nothing
+ * beyond what the strategy itself does.
  *
  * <p>Events later than the configured duration are not processed. Same configuration and seed,
  * same result, to the last count.
@@ -37,11 +40,6 @@ final class Simulation {
   private static final long KIND_TIMEOUT = 1L;
   private static final long KIND_DATABASE_DONE = 2L;
   private static final long KIND_CONNECTED = 3L;
-
-  private static final byte WAITING = 0;
-  private static final byte ATTEMPTING = 1;
-  private static final byte ANSWERED = 2;
-  private static final byte CONNECTED = 3;
 
   private final StormConfig config;
   private final Strategy strategy;
@@ -74,18 +72,15 @@ final class Simulation {
 
     ManualClock clock = ManualClock.instant();
     Strategy.Run run = strategy.start(config, clock, new SplittableRandom(strategySeed));
-    // The strategy may have run a warm-up on the clock; the drop happens at the clock's reading now.
-    final long origin = clock.read();
-    long clockAt = 0;
+    final boolean observesDatabase = run.observesDatabase();
+    long clockAt = 0; // simulated time the clock has been advanced to, relative to the drop
 
-    byte[] state = new byte[hubs];
-    int[] attempt = new int[hubs];
-    long[] deadline = new long[hubs];
     int[] attempts = new int[seconds];
     int[] databaseDone = new int[seconds];
     int[] rejectedPerSecond = new int[seconds];
     int[] connectedIn = new int[seconds];
     long totalAttempts = 0;
+    long databaseTotal = 0;
     long wasted = 0;
     long rejected = 0;
     long cacheHits = 0;
@@ -97,12 +92,12 @@ final class Simulation {
     long to100 = -1;
 
     Database database = new Database(config.capacity());
-    EventQueue events = new EventQueue(2 * hubs + 16);
+    EventQueue events = new EventQueue(hubs + 16);
     // The same detection offsets for every strategy: they come from the seed alone.
     SplittableRandom detection = new SplittableRandom(config.seed());
     for (int hub = 0; hub < hubs; hub++) {
       long noticed = detection.nextLong(DETECTION_SPREAD_NANOS);
-      events.add(noticed + run.firstAttemptDelayNanos(hub), event(KIND_ATTEMPT, 0, hub));
+      events.add(noticed + run.firstAttemptDelayNanos(hub), event(KIND_ATTEMPT, hub));
     }
 
     int nextProgress = 10;
@@ -120,55 +115,42 @@ final class Simulation {
       }
       int second = (int) Math.min(seconds - 1, now / NANOS_PER_SECOND);
       int hub = (int) payload;
-      long kind = payload >>> 60;
+      long kind = payload >>> 32;
       if (kind == KIND_ATTEMPT) {
         totalAttempts++;
         attempts[second]++;
-        int number = ++attempt[hub];
         long answer = run.admit(hub);
         if (answer == Strategy.Run.ACCEPTED) {
           cacheHits++;
-          state[hub] = ANSWERED;
-          events.add(now + ROUND_TRIP_NANOS, event(KIND_CONNECTED, number, hub));
+          events.add(now + ROUND_TRIP_NANOS, event(KIND_CONNECTED, hub));
         } else if (answer == Strategy.Run.TO_DATABASE) {
-          state[hub] = ATTEMPTING;
-          deadline[hub] = now + timeout;
-          long done = database.submit(job(number, hub), now);
-          if (done >= 0) {
-            events.add(done, event(KIND_DATABASE_DONE, 0, 0));
+          // The database's FIFO queue fixes the completion time on arrival.
+          long done = database.submit(now);
+          long answerAt = done + Database.BASE_LATENCY_NANOS + ROUND_TRIP_NANOS;
+          boolean inTime = answerAt <= now + timeout;
+          if (done <= duration) {
+            databaseTotal++;
+            databaseDone[(int) Math.min(seconds - 1, done / NANOS_PER_SECOND)]++;
+            if (!inTime) {
+              wasted++;
+            }
           }
-          events.add(now + timeout, event(KIND_TIMEOUT, number, hub));
+          if (observesDatabase) {
+            events.add(done, event(KIND_DATABASE_DONE, hub));
+          }
+          // The hub hears the answer in time, or gives up at its deadline and backs off.
+          events.add(inTime ? answerAt : now + timeout, event(inTime ? KIND_CONNECTED : KIND_TIMEOUT, hub));
         } else {
           rejected++;
           rejectedPerSecond[second]++;
-          state[hub] = WAITING;
           long wait = run.retryAfterDelayNanos(hub, answer);
-          events.add(now + ROUND_TRIP_NANOS + wait, event(KIND_ATTEMPT, 0, hub));
+          events.add(now + ROUND_TRIP_NANOS + wait, event(KIND_ATTEMPT, hub));
         }
       } else if (kind == KIND_TIMEOUT) {
-        if (state[hub] == ATTEMPTING && attempt[hub] == attemptOf(payload)) {
-          state[hub] = WAITING;
-          events.add(now + run.retryDelayNanos(hub), event(KIND_ATTEMPT, 0, hub));
-        }
+        events.add(now + run.retryDelayNanos(hub), event(KIND_ATTEMPT, hub));
       } else if (kind == KIND_DATABASE_DONE) {
-        long job = database.complete(now);
-        databaseDone[second]++;
-        int owner = (int) job;
-        int number = (int) (job >>> 32);
-        run.databaseAnswered(owner);
-        long answerAt = now + Database.BASE_LATENCY_NANOS + ROUND_TRIP_NANOS;
-        if (state[owner] == ATTEMPTING && attempt[owner] == number && answerAt <= deadline[owner]) {
-          state[owner] = ANSWERED;
-          events.add(answerAt, event(KIND_CONNECTED, number, owner));
-        } else {
-          wasted++;
-        }
-        long next = database.nextCompletion(now);
-        if (next >= 0) {
-          events.add(next, event(KIND_DATABASE_DONE, 0, 0));
-        }
+        run.databaseAnswered(hub);
       } else { // KIND_CONNECTED
-        state[hub] = CONNECTED;
         connected++;
         connectedIn[second]++;
         if (connected == half) {
@@ -193,7 +175,6 @@ final class Simulation {
       running += connectedIn[s];
       connectedAtSecondEnd[s] = running;
     }
-    assert clock.read() - origin == clockAt;
     return new SimulationResult(
         strategy.name(),
         hubs,
@@ -202,7 +183,7 @@ final class Simulation {
         rejectedPerSecond,
         connectedAtSecondEnd,
         totalAttempts,
-        database.completed(),
+        databaseTotal,
         wasted,
         rejected,
         cacheHits,
@@ -211,15 +192,7 @@ final class Simulation {
         to100);
   }
 
-  private static long event(long kind, int number, int hub) {
-    return (kind << 60) | ((long) (number & 0x0FFF_FFFF) << 32) | (hub & 0xFFFF_FFFFL);
-  }
-
-  private static int attemptOf(long payload) {
-    return (int) ((payload >>> 32) & 0x0FFF_FFFF);
-  }
-
-  private static long job(int number, int hub) {
-    return ((long) number << 32) | (hub & 0xFFFF_FFFFL);
+  private static long event(long kind, int hub) {
+    return (kind << 32) | (hub & 0xFFFF_FFFFL);
   }
 }

@@ -29,6 +29,9 @@ final class StormCharts {
     new Color(0x2C, 0xA0, 0x2C),
   };
 
+  /** The attempts chart averages each window of this many seconds, so bursts stay readable. */
+  static final int WINDOW_SECONDS = 10;
+
   private static final int WIDTH = 1100;
   private static final int HEIGHT = 420;
 
@@ -65,52 +68,69 @@ final class StormCharts {
   static XYChart attemptsChart(List<SimulationResult> results, StormConfig config) {
     XYChart chart = chart(
         String.format(java.util.Locale.ROOT,
-            "Connection attempts per second (log scale; zero drawn on the axis) - database capacity %,d/s", config.capacity()),
-        "attempts / s");
+            "Connection attempts per second, mean of each %d s (log scale; 0 drawn at 1) - database capacity %,d/s",
+            WINDOW_SECONDS, config.capacity()),
+        "attempts / s", config.durationSeconds());
     chart.getStyler().setYAxisLogarithmic(true);
     chart.getStyler().setYAxisMin(1.0);
     chart.getStyler().setYAxisDecimalPattern("#,###");
     int index = 0;
     for (SimulationResult result : results) {
       int[] values = result.attemptsPerSecond();
-      double[] x = new double[values.length];
-      double[] y = new double[values.length];
-      for (int s = 0; s < values.length; s++) {
-        // A logarithmic axis cannot show zero: a silent second is drawn on the axis, at 1.
-        x[s] = s;
-        y[s] = Math.max(1, values[s]);
+      int windows = (values.length + WINDOW_SECONDS - 1) / WINDOW_SECONDS;
+      double[] x = new double[windows];
+      double[] y = new double[windows];
+      for (int w = 0; w < windows; w++) {
+        int from = w * WINDOW_SECONDS;
+        int to = Math.min(values.length, from + WINDOW_SECONDS);
+        long sum = 0;
+        for (int s = from; s < to; s++) {
+          sum += values[s];
+        }
+        x[w] = from / 60.0;
+        // A logarithmic axis cannot show zero: a silent window is drawn on the axis, at 1.
+        y[w] = Math.max(1.0, (double) sum / (to - from));
       }
       style(chart.addSeries(result.name(), x, y), index++);
     }
+    XYSeries capacity = chart.addSeries(
+        "database capacity",
+        new double[] {0.0, config.durationSeconds() / 60.0},
+        new double[] {config.capacity(), config.capacity()});
+    capacity.setMarker(SeriesMarkers.NONE);
+    capacity.setLineColor(Color.GRAY);
+    capacity.setLineStyle(
+        new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
     return chart;
   }
 
   static XYChart connectedChart(List<SimulationResult> results, StormConfig config) {
     XYChart chart = chart(
-        String.format(java.util.Locale.ROOT, "Connected hubs (of %,d)", config.hubs()), "hubs connected");
+        String.format(java.util.Locale.ROOT, "Connected hubs (of %,d)", config.hubs()), "hubs connected", config.durationSeconds());
     chart.getStyler().setYAxisMin(0.0);
     chart.getStyler().setYAxisMax((double) config.hubs());
     chart.getStyler().setYAxisDecimalPattern("#,###");
     int index = 0;
     for (SimulationResult result : results) {
       int[] values = result.connectedAtSecondEnd();
-      double[] x = new double[values.length + 1];
-      double[] y = new double[values.length + 1];
+      double[] x = new double[values.length];
+      double[] y = new double[values.length];
       for (int s = 0; s < values.length; s++) {
-        x[s + 1] = s + 1;
-        y[s + 1] = values[s];
+        // The count at the end of second s, drawn at s: the line starts at second 0's end.
+        x[s] = s / 60.0;
+        y[s] = values[s];
       }
       style(chart.addSeries(result.name(), x, y), index++);
     }
     return chart;
   }
 
-  private static XYChart chart(String title, String yTitle) {
+  private static XYChart chart(String title, String yTitle, int durationSeconds) {
     XYChart chart = new XYChartBuilder()
         .width(WIDTH)
         .height(HEIGHT)
         .title(title)
-        .xAxisTitle("seconds after the drop")
+        .xAxisTitle("minutes after the drop")
         .yAxisTitle(yTitle)
         .build();
     chart.getStyler().setLegendPosition(LegendPosition.OutsideE);
@@ -118,7 +138,8 @@ final class StormCharts {
     chart.getStyler().setPlotBackgroundColor(Color.WHITE);
     chart.getStyler().setPlotGridLinesColor(new Color(0xE0, 0xE0, 0xE0));
     chart.getStyler().setXAxisMin(0.0);
-    chart.getStyler().setXAxisDecimalPattern("#,###");
+    chart.getStyler().setXAxisMax(durationSeconds / 60.0);
+    chart.getStyler().setXAxisDecimalPattern("#,##0.#");
     chart.getStyler().setMarkerSize(0);
     return chart;
   }

@@ -23,8 +23,8 @@ record StormConfig(
   static final int DEFAULT_CAPACITY = 2_000;
   /** The default seed. */
   static final long DEFAULT_SEED = 42L;
-  /** The default simulated span after the drop: 15 minutes. */
-  static final int DEFAULT_DURATION_SECONDS = 900;
+  /** The default simulated span after the drop: 30 minutes. */
+  static final int DEFAULT_DURATION_SECONDS = 1_800;
   /** The default client timeout: 10 seconds. */
   static final int DEFAULT_TIMEOUT_SECONDS = 10;
   /** The default output folder. */

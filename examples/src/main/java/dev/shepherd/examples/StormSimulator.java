@@ -91,7 +91,7 @@ public final class StormSimulator {
         "  --hubs N         hubs in the fleet (default 100,000)",
         "  --capacity C     database authentications per second at full speed (default 2,000)",
         "  --seed S         seed of every random draw; same seed, same table (default 42)",
-        "  --duration SEC   seconds simulated after the drop (default 900)",
+        "  --duration SEC   seconds simulated after the drop (default 1,800)",
         "  --timeout SEC    how long a hub waits for an answer before retrying (default 10)",
         "  --out DIR        folder for the charts (default target/storm)",
         "  --help           print this help and exit",

@@ -58,10 +58,5 @@ final class Strategies {
     public long admit(int hub) {
       return TO_DATABASE;
     }
-
-    @Override
-    public void databaseAnswered(int hub) {
-      // nothing to release
-    }
   }
 }

@@ -74,11 +74,21 @@ interface Strategy {
     long admit(int hub);
 
     /**
-     * Called when the database has finished the job an {@link #admit(int)} sent it, whether or
-     * not the hub still waits for the answer.
+     * Returns whether {@link #databaseAnswered(int)} must be called; a run that holds nothing
+     * while the database works says no and saves the simulation one event per request.
+     *
+     * @return {@code true} to be told when each database request completes
+     */
+    default boolean observesDatabase() {
+      return false;
+    }
+
+    /**
+     * Called, when {@link #observesDatabase()} says so, at the instant the database completes the
+     * request an {@link #admit(int)} sent it, whether or not the hub still waits for the answer.
      *
      * @param hub the hub's index
      */
-    void databaseAnswered(int hub);
+    default void databaseAnswered(int hub) {}
   }
 }
