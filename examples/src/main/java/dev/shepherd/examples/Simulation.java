@@ -71,16 +71,35 @@ final class Simulation {
     final int seconds = config.durationSeconds();
 
     ManualClock clock = ManualClock.instant();
-    Strategy.Run run = strategy.start(config, clock, new SplittableRandom(strategySeed));
-    final boolean observesDatabase = run.observesDatabase();
+    Database database = new Database(config.capacity());
+    int[] databaseDone = new int[seconds];
+    long[] databaseTotal = {0};
+    // What the server submitted last, for the hub whose attempt is being handled.
+    long[] lastDone = {-1};
+    int[] lastHub = {-1};
+    boolean[] observes = {false};
+    long[] nowRef = {0};
+    EventQueue events = new EventQueue(hubs + 16);
+    Strategy.Database gateway = hub -> {
+      long done = database.submit(nowRef[0]);
+      lastDone[0] = done;
+      lastHub[0] = hub;
+      if (done <= duration) {
+        databaseTotal[0]++;
+        databaseDone[(int) Math.min(seconds - 1, done / NANOS_PER_SECOND)]++;
+      }
+      if (observes[0]) {
+        events.add(done, event(KIND_DATABASE_DONE, hub));
+      }
+    };
+    Strategy.Run run = strategy.start(config, clock, new SplittableRandom(strategySeed), gateway);
+    observes[0] = run.observesDatabase();
     long clockAt = 0; // simulated time the clock has been advanced to, relative to the drop
 
     int[] attempts = new int[seconds];
-    int[] databaseDone = new int[seconds];
     int[] rejectedPerSecond = new int[seconds];
     int[] connectedIn = new int[seconds];
     long totalAttempts = 0;
-    long databaseTotal = 0;
     long wasted = 0;
     long rejected = 0;
     long cacheHits = 0;
@@ -91,8 +110,6 @@ final class Simulation {
     long to99 = -1;
     long to100 = -1;
 
-    Database database = new Database(config.capacity());
-    EventQueue events = new EventQueue(hubs + 16);
     // The same detection offsets for every strategy: they come from the seed alone.
     SplittableRandom detection = new SplittableRandom(config.seed());
     for (int hub = 0; hub < hubs; hub++) {
@@ -105,6 +122,7 @@ final class Simulation {
     while (!events.isEmpty() && events.peekTime() <= duration) {
       long payload = events.poll();
       long now = events.lastTime();
+      nowRef[0] = now;
       if (now > clockAt) {
         clock.advanceNanos(now - clockAt);
         clockAt = now;
@@ -116,27 +134,33 @@ final class Simulation {
       int second = (int) Math.min(seconds - 1, now / NANOS_PER_SECOND);
       int hub = (int) payload;
       long kind = payload >>> 32;
+      if (kind == KIND_TIMEOUT) {
+        long delay = run.retryDelayNanos(hub);
+        if (delay != 0) {
+          events.add(now + delay, event(KIND_ATTEMPT, hub));
+          continue;
+        }
+        // An immediate retry is an attempt now: handled at once, without a trip through the heap.
+        kind = KIND_ATTEMPT;
+      }
       if (kind == KIND_ATTEMPT) {
         totalAttempts++;
         attempts[second]++;
+        lastHub[0] = -1;
         long answer = run.admit(hub);
         if (answer == Strategy.Run.ACCEPTED) {
           cacheHits++;
           events.add(now + ROUND_TRIP_NANOS, event(KIND_CONNECTED, hub));
         } else if (answer == Strategy.Run.TO_DATABASE) {
-          // The database's FIFO queue fixes the completion time on arrival.
-          long done = database.submit(now);
+          if (lastHub[0] != hub) {
+            throw new IllegalStateException(strategy.name() + " sent hub " + hub
+                + " to the database without submitting a request for it");
+          }
+          long done = lastDone[0];
           long answerAt = done + Database.BASE_LATENCY_NANOS + ROUND_TRIP_NANOS;
           boolean inTime = answerAt <= now + timeout;
-          if (done <= duration) {
-            databaseTotal++;
-            databaseDone[(int) Math.min(seconds - 1, done / NANOS_PER_SECOND)]++;
-            if (!inTime) {
-              wasted++;
-            }
-          }
-          if (observesDatabase) {
-            events.add(done, event(KIND_DATABASE_DONE, hub));
+          if (!inTime && done <= duration) {
+            wasted++;
           }
           // The hub hears the answer in time, or gives up at its deadline and backs off.
           events.add(inTime ? answerAt : now + timeout, event(inTime ? KIND_CONNECTED : KIND_TIMEOUT, hub));
@@ -146,8 +170,6 @@ final class Simulation {
           long wait = run.retryAfterDelayNanos(hub, answer);
           events.add(now + ROUND_TRIP_NANOS + wait, event(KIND_ATTEMPT, hub));
         }
-      } else if (kind == KIND_TIMEOUT) {
-        events.add(now + run.retryDelayNanos(hub), event(KIND_ATTEMPT, hub));
       } else if (kind == KIND_DATABASE_DONE) {
         run.databaseAnswered(hub);
       } else { // KIND_CONNECTED
@@ -183,7 +205,7 @@ final class Simulation {
         rejectedPerSecond,
         connectedAtSecondEnd,
         totalAttempts,
-        databaseTotal,
+        databaseTotal[0],
         wasted,
         rejected,
         cacheHits,

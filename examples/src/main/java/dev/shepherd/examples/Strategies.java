@@ -28,8 +28,9 @@ final class Strategies {
       }
 
       @Override
-      public Run start(StormConfig config, ManualClock clock, RandomGenerator random) {
-        return new Unprotected() {
+      public Run start(
+          StormConfig config, ManualClock clock, RandomGenerator random, Strategy.Database database) {
+        return new Unprotected(database) {
           @Override
           public long retryDelayNanos(int hub) {
             return 0L;
@@ -44,6 +45,12 @@ final class Strategies {
    * their first attempt as soon as they notice the drop.
    */
   abstract static class Unprotected implements Strategy.Run {
+    private final Strategy.Database database;
+
+    Unprotected(Strategy.Database database) {
+      this.database = database;
+    }
+
     @Override
     public long firstAttemptDelayNanos(int hub) {
       return 0L;
@@ -56,6 +63,7 @@ final class Strategies {
 
     @Override
     public long admit(int hub) {
+      database.submit(hub);
       return TO_DATABASE;
     }
   }

@@ -27,16 +27,35 @@ interface Strategy {
    * @param config the storm's parameters
    * @param clock the simulation clock; the simulation advances it, strategies only read it
    * @param random this strategy's own seeded generator; every draw must come from it
+   * @param database the simulated database, for the run's servers to send requests to
    * @return the behaviour of this run
    */
-  Run start(StormConfig config, ManualClock clock, RandomGenerator random);
+  Run start(StormConfig config, ManualClock clock, RandomGenerator random, Database database);
+
+  /** The simulated database as the connect servers see it. */
+  interface Database {
+    /**
+     * Sends one authentication for hub {@code hub} to the database, now. The request joins the
+     * database's queue; if the run {@linkplain Run#observesDatabase() observes the database}, its
+     * {@link Run#databaseAnswered(int)} is called when the request completes.
+     *
+     * @param hub the hub the request is for
+     */
+    void submit(int hub);
+  }
 
   /** The behaviour of one run; called from the simulation thread only. */
   interface Run {
 
-    /** {@link #admit(int)}'s answer when the attempt needs the database. */
+    /**
+     * {@link #admit(int)}'s answer when the hub waits for the database: for the request the
+     * server has just {@linkplain Database#submit(int) submitted} for this hub.
+     */
     long TO_DATABASE = -1L;
-    /** {@link #admit(int)}'s answer when the server accepts at once (a cache hit). */
+    /**
+     * {@link #admit(int)}'s answer when the server accepts at once (a cache hit), whether or not
+     * it also sent the database a request in the background (a refresh).
+     */
     long ACCEPTED = -2L;
 
     /**
@@ -65,7 +84,8 @@ interface Strategy {
     long retryAfterDelayNanos(int hub, long hintNanos);
 
     /**
-     * Handles an attempt that reaches a connect server now.
+     * Handles an attempt that reaches a connect server now. The server sends the database what it
+     * needs through the {@link Database} given to {@link Strategy#start}.
      *
      * @param hub the hub's index
      * @return {@link #TO_DATABASE}, {@link #ACCEPTED}, or a rejection's retry-after hint in
