@@ -70,6 +70,11 @@ public final class RunawayUpstream {
     default int limit() {
       return -1;
     }
+
+    /** How long one request may take before the client aborts it; {@code null} for no limit. */
+    default Duration timeout() {
+      return null;
+    }
   }
 
   static int run(String[] args, PrintStream out, PrintStream err) {
@@ -171,7 +176,7 @@ public final class RunawayUpstream {
       return thread;
     });
     int inFlightAtStallEnd;
-    try (StubUpstream upstream = StubUpstream.start(20)) {
+    try (StubUpstream upstream = StubUpstream.start(50)) {
       HttpClient client = HttpClient.newBuilder()
           .version(HttpClient.Version.HTTP_1_1)
           .executor(Executors.newCachedThreadPool(runnable -> {
@@ -180,7 +185,11 @@ public final class RunawayUpstream {
             return thread;
           }))
           .build();
-      HttpRequest request = HttpRequest.newBuilder(upstream.api()).GET().build();
+      HttpRequest.Builder builder = HttpRequest.newBuilder(upstream.api()).GET();
+      if (caller.timeout() != null) {
+        builder.timeout(caller.timeout());
+      }
+      HttpRequest request = builder.build();
       Supplier<CompletionStage<HttpResponse<Void>>> call =
           () -> client.sendAsync(request, HttpResponse.BodyHandlers.discarding());
       // Calls are started in 10 ms ticks, carrying the fractional remainder, at the planned rate.
@@ -213,8 +222,9 @@ public final class RunawayUpstream {
         }
       };
       // Warm the client and the stub (connections, JIT) so the first second is not a cold start.
+      HttpRequest warm = HttpRequest.newBuilder(upstream.api()).GET().build();
       for (int i = 0; i < 20; i++) {
-        call.get().toCompletableFuture().join();
+        client.sendAsync(warm, HttpResponse.BodyHandlers.discarding()).join();
       }
       long stallAt = plan.before().toNanos();
       long recoverAt = plan.before().plus(plan.stall()).toNanos();

@@ -46,13 +46,31 @@ final class StormCharts {
    */
   static List<Path> write(List<SimulationResult> results, StormConfig config, Path directory)
       throws IOException {
+    return write(results, config.hubs(), config.capacity(), config.durationSeconds(), directory, "storm");
+  }
+
+  /**
+   * Writes {@code <prefix>-attempts.png}, {@code <prefix>-connected.png} and {@code <prefix>.png}
+   * (both charts, one above the other) into {@code directory}, creating it if needed.
+   *
+   * @param results one line per result
+   * @param hubs the fleet size, the connected chart's ceiling
+   * @param capacity the database's capacity per second, drawn as a dashed line
+   * @param durationSeconds the span of the x axis
+   * @param directory where to write
+   * @param prefix the files' common name
+   * @return the paths written, the combined chart first
+   * @throws IOException if a file cannot be written
+   */
+  static List<Path> write(List<SimulationResult> results, int hubs, int capacity, int durationSeconds,
+      Path directory, String prefix) throws IOException {
     System.setProperty("java.awt.headless", "true");
     Files.createDirectories(directory);
-    XYChart attempts = attemptsChart(results, config);
-    XYChart connected = connectedChart(results, config);
-    Path combined = directory.resolve("storm.png");
-    Path attemptsFile = directory.resolve("storm-attempts.png");
-    Path connectedFile = directory.resolve("storm-connected.png");
+    XYChart attempts = attemptsChart(results, capacity, durationSeconds);
+    XYChart connected = connectedChart(results, hubs, durationSeconds);
+    Path combined = directory.resolve(prefix + ".png");
+    Path attemptsFile = directory.resolve(prefix + "-attempts.png");
+    Path connectedFile = directory.resolve(prefix + "-connected.png");
     BitmapEncoder.saveBitmap(List.of(attempts, connected), 2, 1, strip(combined), BitmapFormat.PNG);
     BitmapEncoder.saveBitmap(attempts, strip(attemptsFile), BitmapFormat.PNG);
     BitmapEncoder.saveBitmap(connected, strip(connectedFile), BitmapFormat.PNG);
@@ -65,12 +83,12 @@ final class StormCharts {
     return name.substring(0, name.length() - ".png".length());
   }
 
-  static XYChart attemptsChart(List<SimulationResult> results, StormConfig config) {
+  static XYChart attemptsChart(List<SimulationResult> results, int capacity, int durationSeconds) {
     XYChart chart = chart(
         String.format(java.util.Locale.ROOT,
             "Connection attempts per second, mean of each %d s (log scale; 0 drawn at 1) - database capacity %,d/s",
-            WINDOW_SECONDS, config.capacity()),
-        "attempts / s", config.durationSeconds());
+            WINDOW_SECONDS, capacity),
+        "attempts / s", durationSeconds);
     chart.getStyler().setYAxisLogarithmic(true);
     chart.getStyler().setYAxisMin(1.0);
     chart.getStyler().setYAxisDecimalPattern("#,###");
@@ -93,22 +111,22 @@ final class StormCharts {
       }
       style(chart.addSeries(result.name(), x, y), index++);
     }
-    XYSeries capacity = chart.addSeries(
+    XYSeries capacityLine = chart.addSeries(
         "database capacity",
-        new double[] {0.0, config.durationSeconds() / 60.0},
-        new double[] {config.capacity(), config.capacity()});
-    capacity.setMarker(SeriesMarkers.NONE);
-    capacity.setLineColor(Color.GRAY);
-    capacity.setLineStyle(
+        new double[] {0.0, durationSeconds / 60.0},
+        new double[] {capacity, capacity});
+    capacityLine.setMarker(SeriesMarkers.NONE);
+    capacityLine.setLineColor(Color.GRAY);
+    capacityLine.setLineStyle(
         new BasicStroke(1.2f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {6f, 4f}, 0f));
     return chart;
   }
 
-  static XYChart connectedChart(List<SimulationResult> results, StormConfig config) {
+  static XYChart connectedChart(List<SimulationResult> results, int hubs, int durationSeconds) {
     XYChart chart = chart(
-        String.format(java.util.Locale.ROOT, "Connected hubs (of %,d)", config.hubs()), "hubs connected", config.durationSeconds());
+        String.format(java.util.Locale.ROOT, "Connected hubs (of %,d)", hubs), "hubs connected", durationSeconds);
     chart.getStyler().setYAxisMin(0.0);
-    chart.getStyler().setYAxisMax((double) config.hubs());
+    chart.getStyler().setYAxisMax((double) hubs);
     chart.getStyler().setYAxisDecimalPattern("#,###");
     int index = 0;
     for (SimulationResult result : results) {
