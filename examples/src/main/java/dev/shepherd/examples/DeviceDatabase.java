@@ -27,12 +27,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * so the registry completes at most {@code queriesPerSecond} queries a second; beyond that, callers
  * queue for a connection, as they would in front of a saturated database.
  *
- * <p>Thread-safe. {@link #close()} closes the connections (and, for the in-memory H2 database,
- * drops it).
+ * <p>Thread-safe. {@link #close()} closes the connections (which drops a private in-memory H2
+ * database).
  */
 final class DeviceDatabase implements AutoCloseable {
 
-  private static final int POOL = 4;
+  /** How many connections the registry holds; at most this many queries run at once. */
+  static final int POOL = 4;
 
   private final BlockingQueue<Connection> pool;
   private final List<Connection> connections;
@@ -64,7 +65,9 @@ final class DeviceDatabase implements AutoCloseable {
     List<Connection> connections = new ArrayList<>();
     try {
       for (int i = 0; i < POOL; i++) {
-        connections.add(DriverManager.getConnection(url, user, password));
+        connections.add(user == null
+            ? DriverManager.getConnection(url)
+            : DriverManager.getConnection(url, user, password));
       }
       Connection first = connections.get(0);
       try (Statement statement = first.createStatement()) {

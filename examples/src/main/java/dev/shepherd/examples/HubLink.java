@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
@@ -42,6 +43,7 @@ final class HubLink {
    * @param secret the hub's secret
    * @param timeout how long to wait for the TCP connection, and then for the answer
    * @param watcher the fleet's watcher, told about the connection once accepted
+   * @param onAccept run once when the server accepts, before the connection is watched
    * @param onLoss run once when the accepted connection ends
    * @return the accepted connection
    * @throws RejectedException if the server answered {@code RETRY}, with its hint
@@ -49,9 +51,12 @@ final class HubLink {
    * @throws IOException if the connection failed or the server refused the credentials
    */
   static HubLink open(InetSocketAddress server, String deviceId, String secret, Duration timeout,
-      LossWatcher watcher, Runnable onLoss) throws IOException {
+      LossWatcher watcher, Runnable onAccept, Runnable onLoss) throws IOException {
     int millis = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toMillis()));
     SocketChannel channel = SocketChannel.open();
+    // A hub closes with a reset, not a FIN: a fleet retrying on loopback must not exhaust the
+    // ephemeral ports with connections lingering in TIME_WAIT.
+    channel.setOption(StandardSocketOptions.SO_LINGER, 0);
     boolean accepted = false;
     try {
       channel.socket().connect(server, millis);
@@ -67,6 +72,7 @@ final class HubLink {
         channel.configureBlocking(false);
         HubLink link = new HubLink(channel, onLoss);
         accepted = true;
+        onAccept.run();
         watcher.watch(link);
         return link;
       }
