@@ -1,0 +1,67 @@
+package dev.shepherd.benchmarks;
+
+import io.github.resilience4j.bulkhead.BulkheadConfig;
+import java.time.Duration;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Warmup;
+
+/** Bulkheads side by side: one acquire plus one release on a shared instance with room to spare. */
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.NANOSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(1)
+@State(Scope.Benchmark)
+public class BulkheadBenchmark {
+
+  static final int LIMIT = 64;
+
+  private Semaphore semaphore;
+  private io.github.resilience4j.bulkhead.Bulkhead resilience4j;
+  private dev.failsafe.Bulkhead<Object> failsafe;
+
+  @Setup
+  public void setUp() {
+    semaphore = new Semaphore(LIMIT);
+    resilience4j = io.github.resilience4j.bulkhead.Bulkhead.of("peer",
+        BulkheadConfig.custom().maxConcurrentCalls(LIMIT).maxWaitDuration(Duration.ZERO).build());
+    failsafe = dev.failsafe.Bulkhead.of(LIMIT);
+  }
+
+  @Benchmark
+  public boolean semaphore() {
+    boolean acquired = semaphore.tryAcquire();
+    if (acquired) {
+      semaphore.release();
+    }
+    return acquired;
+  }
+
+  @Benchmark
+  public boolean resilience4j() {
+    boolean acquired = resilience4j.tryAcquirePermission();
+    if (acquired) {
+      resilience4j.onComplete();
+    }
+    return acquired;
+  }
+
+  @Benchmark
+  public boolean failsafe() {
+    boolean acquired = failsafe.tryAcquirePermit();
+    if (acquired) {
+      failsafe.releasePermit();
+    }
+    return acquired;
+  }
+}
