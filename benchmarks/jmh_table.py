@@ -31,7 +31,11 @@ def load(path):
 
 
 def fmt(x, digits=1):
-    return "n/a" if x is None or x != x else f"{x:.{digits}f}"
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if x != x else f"{x:.{digits}f}"
 
 
 def main(one, two):
