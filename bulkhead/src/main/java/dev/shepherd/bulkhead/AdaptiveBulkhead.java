@@ -116,11 +116,12 @@ public final class AdaptiveBulkhead implements Policy {
     };
     this.minLimit = b.minLimit;
     this.maxLimit = b.maxLimit;
-    this.pool = new PermitPool(initialLimit, b.fair, b.ticker);
+    this.pool = new PermitPool(b.name, initialLimit, b.fair, b.ticker);
     this.limit = new AdaptiveLimit(name, pool, b.ticker, listener, b.minLimit, b.maxLimit, initialLimit,
         Durations.toNanosSaturated(b.latencyTarget),
         b.callTimeout == null ? Long.MAX_VALUE : Durations.toNanosSaturated(b.callTimeout),
         Durations.toNanosSaturated(b.minLatencyWindow), b.latencyTolerance, b.decreaseFactor);
+    pool.attach(limit);
   }
 
   /**
@@ -150,7 +151,7 @@ public final class AdaptiveBulkhead implements Policy {
       rejected(null);
       return null;
     }
-    return new Permit(name, pool, limit, ticker.read(), before);
+    return new Permit(pool, ticker.read(), before);
   }
 
   /**
@@ -163,7 +164,7 @@ public final class AdaptiveBulkhead implements Policy {
    */
   public Permit acquire() throws InterruptedException {
     int before = acquireSlot();
-    return new Permit(name, pool, limit, ticker.read(), before);
+    return new Permit(pool, ticker.read(), before);
   }
 
   /**
@@ -222,7 +223,7 @@ public final class AdaptiveBulkhead implements Policy {
     if (before < 0) {
       return CompletableFuture.failedFuture(rejected(Duration.ZERO));
     }
-    return AsyncCalls.run(new Permit(name, pool, limit, ticker.read(), before), action, dropWhen);
+    return AsyncCalls.run(new Permit(pool, ticker.read(), before), action, dropWhen);
   }
 
   /**

@@ -71,7 +71,7 @@ public final class Bulkhead implements Policy {
     this.maxWait = builder.maxWait;
     this.maxWaitNanos = Durations.toNanosSaturated(builder.maxWait);
     this.listener = EventListener.guarded(builder.listener == null ? EventListener.logging() : builder.listener);
-    this.pool = new PermitPool(builder.maxConcurrent, builder.fair, builder.ticker);
+    this.pool = new PermitPool(builder.name, builder.maxConcurrent, builder.fair, builder.ticker);
   }
 
   /**
@@ -118,7 +118,7 @@ public final class Bulkhead implements Policy {
       rejected(null);
       return null;
     }
-    return new Permit(name, pool, null, 0L, before);
+    return new Permit(pool, 0L, before);
   }
 
   /**
@@ -136,7 +136,7 @@ public final class Bulkhead implements Policy {
    */
   public Permit acquire() throws InterruptedException {
     int before = acquireSlot();
-    return new Permit(name, pool, null, 0L, before);
+    return new Permit(pool, 0L, before);
   }
 
   /**
@@ -182,7 +182,7 @@ public final class Bulkhead implements Policy {
     if (before < 0) {
       return CompletableFuture.failedFuture(rejected(Duration.ZERO));
     }
-    return AsyncCalls.run(new Permit(name, pool, null, 0L, before), action, null);
+    return AsyncCalls.run(new Permit(pool, 0L, before), action, null);
   }
 
   /**

@@ -59,18 +59,16 @@ public final class Permit implements AutoCloseable {
     }
   }
 
-  private final String owner;
+  // Kept to four fields (32 bytes with compressed references): the name and the adaptive limit are
+  // reached through the pool.
   private final PermitPool pool;
-  private final AdaptiveLimit limit;
   private final long startNanos;
   private final int inFlightAtGrant;
   @SuppressWarnings("unused") // accessed through RELEASED
   private volatile int released;
 
-  Permit(String owner, PermitPool pool, AdaptiveLimit limit, long startNanos, int inFlightAtGrant) {
-    this.owner = owner;
+  Permit(PermitPool pool, long startNanos, int inFlightAtGrant) {
     this.pool = pool;
-    this.limit = limit;
     this.startNanos = startNanos;
     this.inFlightAtGrant = inFlightAtGrant;
   }
@@ -127,6 +125,7 @@ public final class Permit implements AutoCloseable {
     if (!RELEASED.compareAndSet(this, 0, 1)) {
       return;
     }
+    AdaptiveLimit limit = pool.adaptive();
     if (limit == null) {
       pool.release();
       return;
@@ -140,6 +139,6 @@ public final class Permit implements AutoCloseable {
 
   @Override
   public String toString() {
-    return "Permit{" + owner + (isReleased() ? ", released}" : ", held}");
+    return "Permit{" + pool.name() + (isReleased() ? ", released}" : ", held}");
   }
 }

@@ -69,6 +69,7 @@ final class PermitPool {
     }
   }
 
+  private final String name;
   private final boolean fair;
   private final Ticker ticker;
   private final long parkSliceNanos;
@@ -83,11 +84,32 @@ final class PermitPool {
   private Waiter head;
   private Waiter tail;
 
-  PermitPool(int limit, boolean fair, Ticker ticker) {
+  /**
+   * The adaptive limit fed by this pool's permits, or null for a fixed bulkhead. Set once by
+   * {@link #attach(AdaptiveLimit)} inside the owning bulkhead's constructor, before the bulkhead
+   * (which holds this pool in a final field) is published, so every thread sees it.
+   */
+  private AdaptiveLimit adaptive;
+
+  PermitPool(String name, int limit, boolean fair, Ticker ticker) {
+    this.name = name;
     this.state = ((long) limit) << 32;
     this.fair = fair;
     this.ticker = ticker;
     this.parkSliceNanos = ticker == Ticker.system() ? Long.MAX_VALUE : TEST_TICKER_PARK_SLICE_NANOS;
+  }
+
+  void attach(AdaptiveLimit adaptive) {
+    this.adaptive = adaptive;
+  }
+
+  String name() {
+    return name;
+  }
+
+  /** The adaptive limit to report outcomes to, or null. */
+  AdaptiveLimit adaptive() {
+    return adaptive;
   }
 
   /** Returns the limit in force. */
@@ -197,14 +219,14 @@ final class PermitPool {
     return -1;
   }
 
-  /** Returns one permit. Callers guarantee one release per grant (Permit enforces it). */
+  /**
+   * Returns one permit. Callers guarantee one release per grant: {@link Permit} releases once, and
+   * the {@code call} methods pair each grant with one release in a {@code finally}. So the count is
+   * never zero here (asserted in tests), and a wait-free getAndAdd suffices.
+   */
   void release() {
     long before = (long) STATE.getAndAdd(this, -1L);
-    if ((int) (before & IN_FLIGHT_MASK) == 0) {
-      // Never reached through the public API; undo and fail loudly rather than corrupt the limit.
-      STATE.getAndAdd(this, 1L);
-      throw new IllegalStateException("release without a permit in flight");
-    }
+    assert (before & IN_FLIGHT_MASK) != 0 : "release without a permit in flight";
     if (waiting != 0) {
       drain();
     }
@@ -257,7 +279,8 @@ final class PermitPool {
   }
 
   private void releaseLocked() {
-    STATE.getAndAdd(this, -1L);
+    long before = (long) STATE.getAndAdd(this, -1L);
+    assert (before & IN_FLIGHT_MASK) != 0 : "give-back without a permit in flight";
     drainLocked();
   }
 
