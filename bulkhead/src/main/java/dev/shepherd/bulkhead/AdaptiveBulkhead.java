@@ -65,11 +65,12 @@ import java.util.function.Supplier;
  * </ol>
  *
  * <p>Consequences worth knowing, with the defaults ({@code decreaseFactor} 0.9, smoothing 0.1,
- * tolerance 2): {@code k} consecutive drops multiply the estimate by {@code 0.9^k}, so any limit
- * falls to {@code minLimit} within {@code ceil(ln(maxLimit / minLimit) / ln(1 / 0.9))} drops (44
- * for 100 to 1). After the latency returns to normal from {@code r} times the minimum, the smoothed
- * latency is back under the tolerance within {@code ceil(ln((r - 1) / (latencyTolerance - 1)) /
- * ln(1 / 0.9))} samples (44 for r = 100); from then on, growing from {@code a} to {@code b} takes at
+ * tolerance 2): {@code k} consecutive drops (or congested samples) multiply the estimate by
+ * {@code decreaseFactor^k}, so any limit falls to {@code minLimit} within
+ * {@code ceil(ln(maxLimit / minLimit) / ln(1 / decreaseFactor))} of them (44 for 100 to 1). After
+ * the latency returns to normal from {@code r} times the minimum, the smoothed latency is back
+ * under the tolerance within {@code ceil(ln((r - 1) / (latencyTolerance - 1)) / ln(1 / (1 -
+ * 0.1)))} samples (44 for r = 100); from then on, growing from {@code a} to {@code b} takes at
  * most {@code (b² - a²) / 2} good samples, because {@code (e + 1/e)² > e² + 2}. A steady drop rate
  * {@code p} settles the estimate near {@code sqrt((1 - p) / (p * (1 - decreaseFactor)))}. Limit
  * changes are reported as {@link Event.Kind#LIMIT_CHANGED}, rejections as

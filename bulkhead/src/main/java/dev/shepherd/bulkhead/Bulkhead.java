@@ -46,8 +46,8 @@ import java.util.function.Supplier;
  *       not block its caller.
  * </ul>
  *
- * <p><b>Cost.</b> Granting and releasing a permit is one compare-and-set each on a single word; no
- * lock, no allocation and no logging on that path (waiting, rejections and limit changes are the
+ * <p><b>Cost.</b> Granting a permit is one compare-and-set on a single word, releasing it one atomic
+ * add; no lock, no allocation and no logging on that path (waiting, rejections and limit changes are the
  * slow paths that may). {@link #call(Callable)} allocates nothing of its own; the permit handle of
  * {@link #tryAcquire()} and {@link #acquire()} is one small object per grant.
  *

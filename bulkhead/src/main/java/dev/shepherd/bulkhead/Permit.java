@@ -33,9 +33,9 @@ import java.lang.invoke.VarHandle;
  * upstream timed out or refused the call, and {@link #ignored()} (or {@link #close()} without a
  * report) releases the permit without a sample. A fixed {@link Bulkhead} only releases.
  *
- * <p>Cost: each granted permit is one small object (the release-once flag needs per-grant state).
- * The {@code call} and {@code callAsync} methods of both bulkheads do not create one on their
- * synchronous path. Thread-safe: any thread may release a permit, and concurrent releases of one
+ * <p>Cost: each granted permit is one small object (32 bytes with compressed references), because
+ * the release-once flag is per-grant state. The {@code call} methods of both bulkheads create no
+ * permit at all; {@code callAsync}, which allocates a stage anyway, creates one. Thread-safe: any thread may release a permit, and concurrent releases of one
  * permit still release it once.
  */
 public final class Permit implements AutoCloseable {
