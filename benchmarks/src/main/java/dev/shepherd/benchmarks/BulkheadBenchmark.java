@@ -1,6 +1,10 @@
 package dev.shepherd.benchmarks;
 
+import dev.shepherd.bulkhead.Bulkhead;
+import dev.shepherd.bulkhead.Permit;
+import dev.shepherd.core.EventListener;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
+import java.util.concurrent.Callable;
 import java.time.Duration;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
@@ -26,16 +30,37 @@ public class BulkheadBenchmark {
 
   static final int LIMIT = 64;
 
+  private static final Callable<Boolean> WORK = () -> Boolean.TRUE;
+
+  private Bulkhead shepherd;
   private Semaphore semaphore;
   private io.github.resilience4j.bulkhead.Bulkhead resilience4j;
   private dev.failsafe.Bulkhead<Object> failsafe;
 
   @Setup
   public void setUp() {
+    shepherd = Bulkhead.builder().name("bench").maxConcurrent(LIMIT).listener(EventListener.noop()).build();
     semaphore = new Semaphore(LIMIT);
     resilience4j = io.github.resilience4j.bulkhead.Bulkhead.of("peer",
         BulkheadConfig.custom().maxConcurrentCalls(LIMIT).maxWaitDuration(Duration.ZERO).build());
     failsafe = dev.failsafe.Bulkhead.of(LIMIT);
+  }
+
+  /** Acquire, run a trivial action, release: the way most code uses a bulkhead; allocates nothing. */
+  @Benchmark
+  public Boolean shepherdCall() throws Exception {
+    return shepherd.call(WORK);
+  }
+
+  /** Acquire a permit handle (one small object) and close it. */
+  @Benchmark
+  public boolean shepherdTryAcquireClose() {
+    Permit permit = shepherd.tryAcquire();
+    if (permit == null) {
+      return false;
+    }
+    permit.close();
+    return true;
   }
 
   @Benchmark
