@@ -129,8 +129,9 @@ final class RetryExecution {
     }
     if (retry.maxElapsedNanos >= 0) {
       long remaining = retry.maxElapsedNanos - (retry.ticker.read() - startNanos);
-      if (remaining < 0) {
-        emit(Event.Kind.GAVE_UP, 0, "deadline of " + Duration.ofNanos(retry.maxElapsedNanos) + " passed", cause);
+      if (remaining <= 0) {
+        // at or past the deadline: the next attempt would start after it (or loop at its instant)
+        emit(Event.Kind.GAVE_UP, 0, "deadline of " + Duration.ofNanos(retry.maxElapsedNanos) + " reached", cause);
         return STOP;
       }
       if (hintNanos > remaining) {
