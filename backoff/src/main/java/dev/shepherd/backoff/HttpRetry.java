@@ -35,6 +35,11 @@ import java.util.function.Predicate;
  * Which of these are retried is the {@code Retry}'s {@code retryOn} predicate's decision: its
  * default (every exception) retries all of them; {@link #retryableFailure()} is the precise choice.
  *
+ * <p><b>Hidden retries.</b> {@code java.net.http} itself re-sends a GET or HEAD once, on its own,
+ * when a connection dies before the first response byte (observed on JDK 17 with a reset
+ * connection: three requests reached the server for two attempts). Those re-sends are invisible to
+ * the {@link Retry}, its events and its {@link RetryBudget}; count them in when sizing retries.
+ *
  * <p>When the attempts run out on a retryable status, the last response is <em>returned</em>, not
  * thrown, so the caller can read it. Only retry requests that are safe to repeat (GET, PUT, DELETE,
  * or a POST with an idempotency key): a timed-out request may have reached the server.
