@@ -40,8 +40,8 @@ import java.util.function.Predicate;
  * connection: three requests reached the server for two attempts). Those re-sends are invisible to
  * the {@link Retry}, its events and its {@link RetryBudget}; count them in when sizing retries.
  *
- * <p>When the attempts run out on a retryable status, the last response is <em>returned</em>, not
- * thrown, so the caller can read it. Only retry requests that are safe to repeat (GET, PUT, DELETE,
+ * <p>When retrying stops on a retryable status (attempts, deadline or budget spent), the last
+ * response is <em>returned</em>, not thrown, so the caller can read it. Only retry requests that are safe to repeat (GET, PUT, DELETE,
  * or a POST with an idempotency key): a timed-out request may have reached the server.
  *
  * <p>Immutable and thread-safe.

@@ -208,14 +208,19 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
     if (!started.compareAndSet(false, true)) {
       throw new IllegalStateException("reconnector '" + name + "' is already started or closed");
     }
-    Thread thread = threadFactory.newThread(this::run);
-    if (thread == null) {
-      terminated.countDown();
+    try {
+      Thread thread = threadFactory.newThread(this::run);
+      if (thread == null) {
+        throw new IllegalStateException("thread factory of reconnector '" + name + "' returned null");
+      }
+      worker = thread;
+      thread.start();
+    } catch (RuntimeException | Error e) {
+      worker = null;
+      terminated.countDown(); // no loop will run: nothing to wait for
       close();
-      throw new IllegalStateException("thread factory of reconnector '" + name + "' returned null");
+      throw e;
     }
-    worker = thread;
-    thread.start();
   }
 
   /**
@@ -290,6 +295,9 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
           break;
         }
         emit(Event.Kind.RETRY, wait, "waiting before connecting", null);
+        if (closed) {
+          break; // closed by a listener on this thread, which close() does not interrupt
+        }
         try {
           sleeper.sleep(Duration.ofNanos(wait));
         } catch (InterruptedException e) {
@@ -315,11 +323,11 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
           wait = withHint(Math.max(0L, schedule.nextDelayNanos()), e, rnd);
           continue;
         }
+        long connectedAt = ticker.read(); // read before announcing CONNECTED: listeners may move time
         live.set(connection);
         if (closed || !changeState(State.CONNECTED)) {
           break; // close() raced with connect(): the finally block closes the connection
         }
-        long connectedAt = ticker.read();
         Throwable cause = awaitLoss(connection);
         if (closed) {
           break;
@@ -380,7 +388,7 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
     return hint < 0 ? wait : Math.max(wait, hints.waitNanos(hint, rnd));
   }
 
-  /** Moves to {@code next} unless closed; reports a change. Returns false once closed. */
+  /** Moves to {@code next} unless closed; reports a change. Returns false once closed (even by a listener). */
   private boolean changeState(State next) {
     State previous;
     do {
@@ -399,7 +407,8 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
         }
       }
     }
-    return next != State.CLOSED;
+    // A listener on the loop's thread may have called close(), which cannot interrupt that thread.
+    return next != State.CLOSED && !closed;
   }
 
   private void closeLive() {

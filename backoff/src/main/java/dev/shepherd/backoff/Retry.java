@@ -64,10 +64,11 @@ import java.util.random.RandomGenerator;
  *
  * <p><b>Outcome.</b> When attempts stop on a failure, that last failure is thrown (or completes the
  * stage) with up to ten earlier, distinct failures attached as {@linkplain
- * Throwable#addSuppressed(Throwable) suppressed}, oldest first. When attempts are exhausted on
- * results that {@link Builder#retryOnResult(Predicate) retryOnResult} still rejects, the
- * <em>last result is returned</em> (as Failsafe and Resilience4j do), so a caller can inspect, say,
- * the last HTTP 503 response; an event {@code GAVE_UP} records it.
+ * Throwable#addSuppressed(Throwable) suppressed}, oldest first. When retrying stops (attempts,
+ * deadline or budget spent) on a result that {@link Builder#retryOnResult(Predicate) retryOnResult}
+ * still rejects, the <em>last result is returned</em>, not an exception (as Failsafe and
+ * Resilience4j do), so a caller can inspect, say, the last HTTP 503 response; a {@code GAVE_UP}
+ * event records it.
  *
  * <p><b>Events</b> go to the listener on slow paths only: {@code RETRY} before each wait (its delay
  * and the failure), {@code GAVE_UP} when retrying stops early, {@code SUCCEEDED} when a call

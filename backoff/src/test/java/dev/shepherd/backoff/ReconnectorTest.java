@@ -273,6 +273,38 @@ class ReconnectorTest {
   }
 
   @Test
+  void closeFromAListenerOnTheLoopsThreadStopsWithoutWaiting() throws Exception {
+    AtomicInteger calls = new AtomicInteger();
+    java.util.concurrent.atomic.AtomicReference<Reconnector<FakeConnection>> self =
+        new java.util.concurrent.atomic.AtomicReference<>();
+    reconnector = builder(() -> {
+      calls.incrementAndGet();
+      return new FakeConnection();
+    }).initialSpread(Duration.ofHours(1)).stateListener(s -> {
+      states.add(s);
+      if (s == State.WAITING) {
+        self.get().close(); // on the loop's own thread: cannot be an interrupt
+      }
+    }).build();
+    self.set(reconnector);
+    reconnector.start();
+    assertTrue(reconnector.awaitTermination(PATIENCE), "the loop must not sleep after closing itself");
+    assertEquals(List.of(), clock.sleeps());
+    assertEquals(0, calls.get());
+    assertEquals(State.CLOSED, reconnector.state());
+  }
+
+  @Test
+  void aThreadFactoryThatThrowsFailsTheStartAndLeavesItClosed() throws Exception {
+    Reconnector<FakeConnection> r = builder(new ScriptedConnector()).threadFactory(task -> {
+      throw new IllegalStateException("no threads today");
+    }).build();
+    assertThrows(IllegalStateException.class, r::start);
+    assertEquals(State.CLOSED, r.state());
+    assertTrue(r.awaitTermination(Duration.ZERO));
+  }
+
+  @Test
   void closeClosesTheLiveConnectionOnceAndIsIdempotent() throws Exception {
     ScriptedConnector connector = new ScriptedConnector();
     reconnector = builder(connector).initialSpread(Duration.ZERO).build();
