@@ -108,6 +108,27 @@ public final class HttpRetry {
   }
 
   /**
+   * Sends {@code request} with {@code retry} on statuses 429 and 503: shorthand for
+   * {@code HttpRetry.of(retry).send(client, request, handler)}.
+   *
+   * @param client the client
+   * @param request the request; sent once per attempt
+   * @param handler the body handler; applied to every response
+   * @param retry the policy deciding how often and how long to wait
+   * @param <T> the body type
+   * @return the first response with a non-retryable status, or the last one when retrying stopped
+   * @throws IOException the last I/O failure, with earlier failures attached as suppressed
+   * @throws InterruptedException if interrupted while sending or waiting; the flag is kept set
+   * @throws NullPointerException if an argument is null
+   * @see #send(HttpClient, HttpRequest, HttpResponse.BodyHandler)
+   */
+  public static <T> HttpResponse<T> send(
+      HttpClient client, HttpRequest request, HttpResponse.BodyHandler<T> handler, Retry retry)
+      throws IOException, InterruptedException {
+    return of(retry).send(client, request, handler);
+  }
+
+  /**
    * Sends {@code request} until it succeeds or the retry gives up, blocking the calling thread
    * (waits go through the retry's {@link dev.shepherd.core.Sleeper}).
    *

@@ -73,7 +73,8 @@ import java.util.random.RandomGenerator;
  * <p><b>Events</b> go to the listener on slow paths only: {@code RETRY} before each wait (its delay
  * and the failure), {@code GAVE_UP} when retrying stops early, {@code SUCCEEDED} when a call
  * succeeds after at least one retry, {@code FAILED} when a non-retryable failure ends a call that
- * had retried. A first attempt that succeeds costs no event and no allocation beyond the call's.
+ * had retried. A first attempt that succeeds costs no event, no random draw and no schedule: only
+ * one small per-call object (and a ticker read when {@code maxElapsed} is set).
  *
  * <p><b>Asynchronous calls.</b> {@link #callAsync(Supplier)} starts the first attempt on the calling
  * thread and schedules each later one on a {@link ScheduledExecutorService}, so no thread blocks

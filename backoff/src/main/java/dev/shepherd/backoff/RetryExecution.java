@@ -29,7 +29,7 @@ final class RetryExecution {
 
   RetryExecution(Retry retry) {
     this.retry = retry;
-    this.startNanos = retry.ticker.read();
+    this.startNanos = retry.maxElapsedNanos >= 0 ? retry.ticker.read() : 0L;
     if (retry.budget != null) {
       retry.budget.recordRequest();
     }

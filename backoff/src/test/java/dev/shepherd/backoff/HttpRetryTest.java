@@ -164,7 +164,8 @@ class HttpRetryTest {
   void successAfterKFailuresMakesKPlusOneRequests() throws Exception {
     int k = 3;
     respondInOrder(status(503), status(429), status(503), ok("fine"));
-    HttpResponse<String> response = HttpRetry.of(retry().build()).send(client, request(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> response =
+        HttpRetry.send(client, request(), HttpResponse.BodyHandlers.ofString(), retry().build());
     assertEquals(200, response.statusCode());
     assertEquals(k + 1, requestsReceived());
     assertEquals(attemptsMade(), requestsReceived());
