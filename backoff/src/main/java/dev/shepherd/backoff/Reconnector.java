@@ -344,7 +344,7 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
           if (schedule == null) {
             schedule = backoff.start(rnd);
           }
-          wait = Math.max(wait, schedule.nextDelayNanos());
+          wait = Math.max(wait, Math.max(0L, schedule.nextDelayNanos()));
         }
         wait = withHint(wait, cause, rnd);
       }
