@@ -228,8 +228,10 @@ public interface Backoff {
    * <p>and the delay is {@code floor(raw_n)} when {@code raw_n < cap}. When {@code raw_n >= cap}
    * (Polly would return exactly {@code cap}), the delay is instead uniform on the nanoseconds of
    * {@code [ceil(cap/2), cap]}, so capped clients stay spread. Every delay lies in
-   * {@code [0, min(cap, medianFirstDelay·2^n/1.4)]}; the median delays are near
-   * {@code medianFirstDelay·2^(n−1)} (about 0.9× that for the first). The formula is evaluated
+   * {@code [0, min(cap, medianFirstDelay·2^n/1.4)]}. Before the cap, the median of delay n is
+   * close to {@code medianFirstDelay·2^(n−2)} from the third retry on (0.90× and 1.14×
+   * {@code medianFirstDelay} for the first two), so the median of the total time waited after n
+   * retries is near {@code medianFirstDelay·2^(n−1)}. The formula is evaluated
    * with the common power of two factored out, so it neither overflows nor produces NaN for any n
    * (a literal {@code 2^t} is infinite from t = 1024 on).
    *

@@ -21,17 +21,33 @@ import java.util.random.RandomGenerator;
  * </pre>
  *
  * <p>F lies in [0, 4) and is computed from the two uniforms alone; {@code 2^(n-2)} is applied last
- * with {@link Math#scalb}, which saturates to infinity, so the result is a finite number, or
+ * and saturates to infinity, so the result is a finite number, or
  * infinity, which counts as "above the cap"; never NaN. The schedule's state is the previous
- * uniform, not the previous value of {@code g}, so nothing grows with n. The factor {@code F >= 0}
- * because {@code t_n >= n - 1 > t_(n-1)} and {@code pow}, {@code sqrt} and {@code tanh} are
- * semi-monotonic in Java; a defensive {@code max(0, ...)} remains.
+ * uniform (and its term), not the previous value of {@code g}, so nothing grows with n. The factor
+ * {@code F >= 0} because {@code 2 * 2^U_n >= 2 >= 2^U_(n-1)} and {@code t_n >= n - 1 > t_(n-1)},
+ * and the functions below are non-decreasing ({@link Math#exp} and {@link Math#sqrt} are
+ * semi-monotonic); a defensive {@code max(0, ...)} absorbs the last ulp.
+ *
+ * <h2>Speed</h2>
+ *
+ * <p>The term {@code 2^U * tanh(sqrt(4 t))} of one retry is the previous-term of the next one, so
+ * the schedule keeps it: one exponential-and-tanh evaluation per delay. {@code 2^U} is computed as
+ * {@code exp(U ln 2)} and {@code tanh(x)} as {@code (1 - e^(-2x)) / (1 + e^(-2x))}, both on the
+ * intrinsic {@link Math#exp} (the JDK's {@code tanh} and {@code pow} are several times slower);
+ * both are non-decreasing in their argument, which keeps F non-negative, and their rounding
+ * differs from the library functions' by a few ulps, far below a nanosecond of delay.
  *
  * <p>For {@code t >= 92}, {@code tanh(sqrt(4t))} is 1 in double precision (its distance to 1 is
- * below 5e-17) and is taken as exactly 1. Then {@code F >= 2 - 2^U_(n-1) >= (1 - U_(n-1)) ln 2},
- * so when {@code 2^(n-2) * scale * (1 - U_(n-1)) / 2} already reaches the cap, the delay is capped
- * without computing F: the common case of a long-capped schedule costs two draws and no {@code pow}.
- * This shortcut never changes a result: it only skips a computation whose outcome it has proven.
+ * below 5e-17) and is taken as exactly 1.
+ *
+ * <p>From the third retry on ({@code k = n - 2 >= 1}), {@code tanh(sqrt(4 t_(n-1))) >= tanh(2) >
+ * 0.96}, so {@code F >= 0.96 (2 - 2^U_(n-1)) >= 0.96 ln 2 (1 - U_(n-1)) > (1 - U_(n-1)) / 2}. When
+ * {@code 2^k * scale * (1 - U_(n-1)) / 2} already reaches the cap, the delay is capped without
+ * computing F; and from the k where this holds even for the largest {@code U_(n-1) = 1 - 2^-53},
+ * no test is needed at all. A capped schedule thus costs one uniform, one bounded draw and a few
+ * comparisons. These shortcuts only skip computations whose outcome (for the real-number formula)
+ * they have proven. Powers of two are built from their bit pattern: exact, and infinite (never
+ * NaN) past 2^1023.
  */
 record DecorrelatedJitterV2Backoff(long medianFirstDelayNanos, long capNanos) implements BuiltInBackoff {
 
@@ -41,36 +57,24 @@ record DecorrelatedJitterV2Backoff(long medianFirstDelayNanos, long capNanos) im
   private static final double SCALING = 1 / 1.4;
   /** From here on tanh(sqrt(4t)) is 1 in double precision. */
   private static final int TANH_SATURATED = 92;
+  private static final double LN_2 = Math.log(2);
+
+  /** {@code 2^u * tanh(sqrt(4 (whole + u)))}: the term of g(whole + u) left after 2^whole. */
+  static double term(int whole, double u) {
+    double twoToU = Math.exp(u * LN_2);
+    if (whole >= TANH_SATURATED) {
+      return twoToU;
+    }
+    double e = Math.exp(-2 * Math.sqrt(P_FACTOR * (whole + u))); // tanh(x) = (1 - e^-2x) / (1 + e^-2x)
+    return twoToU * ((1 - e) / (1 + e));
+  }
 
   /**
-   * The delay before retry {@code attempt}, given the uniforms behind it.
-   *
-   * @param attempt n, {@code >= 1}
-   * @param previousU U_(n-1); ignored when {@code attempt == 1} (then g(t_0) = 0)
-   * @param u U_n
-   * @param scale {@code median / 1.4} in nanoseconds
-   * @param capNanos the cap
-   * @param random draws the spread when the formula reaches the cap
+   * {@code 2^k} exactly, for {@code k >= -1}; infinity from k = 1024 on. Multiplying by it is what
+   * {@link Math#scalb} does, without its general-case cost.
    */
-  static long delayNanos(int attempt, double previousU, double u, double scale, long capNanos, RandomGenerator random) {
-    double capAsDouble = capNanos;
-    int k = attempt - 2; // the common power of two, 2^(n-2); -1 for the first retry
-    double f;
-    if (k < TANH_SATURATED) {
-      double next = 2 * Math.pow(2, u) * Math.tanh(Math.sqrt(P_FACTOR * (attempt - 1 + u)));
-      double prev = attempt == 1 ? 0 : Math.pow(2, previousU) * Math.tanh(Math.sqrt(P_FACTOR * (k + previousU)));
-      f = next - prev;
-    } else {
-      if (Math.scalb(scale * (1 - previousU) * 0.5, k) >= capAsDouble) {
-        return spreadBelowCap(capNanos, random);
-      }
-      f = 2 * Math.pow(2, u) - Math.pow(2, previousU);
-    }
-    double raw = Math.scalb(scale * Math.max(0, f), k);
-    if (!(raw < capAsDouble)) {
-      return spreadBelowCap(capNanos, random);
-    }
-    return Math.min(capNanos, (long) raw);
+  static double powerOfTwo(int k) {
+    return k > Double.MAX_EXPONENT ? Double.POSITIVE_INFINITY : Double.longBitsToDouble((k + 1023L) << 52);
   }
 
   /** A capped delay: uniform on {@code [ceil(cap/2), cap]}, never the cap for everyone. */
@@ -78,14 +82,10 @@ record DecorrelatedJitterV2Backoff(long medianFirstDelayNanos, long capNanos) im
     return capNanos - Randoms.uniform(random, 0, capNanos >>> 1);
   }
 
-  double scale() {
-    return medianFirstDelayNanos * SCALING;
-  }
-
   @Override
   public Schedule start(RandomGenerator random) {
     Objects.requireNonNull(random, "random");
-    return new V2Schedule(1, 0, scale(), capNanos, random);
+    return new V2Schedule(this, 1, 0, 0, random);
   }
 
   @Override
@@ -93,7 +93,7 @@ record DecorrelatedJitterV2Backoff(long medianFirstDelayNanos, long capNanos) im
     Objects.requireNonNull(random, "random");
     // U_(n-1) is a fresh uniform, so the positioned schedule has exactly the right distribution.
     double previousU = attempt == 1 ? 0 : random.nextDouble();
-    return new V2Schedule(attempt, previousU, scale(), capNanos, random);
+    return new V2Schedule(this, attempt, previousU, Double.NaN, random);
   }
 
   @Override
@@ -103,17 +103,29 @@ record DecorrelatedJitterV2Backoff(long medianFirstDelayNanos, long capNanos) im
   }
 
   private static final class V2Schedule implements Schedule {
-    private final double scale;
+    private final double scale; // median / 1.4, in nanoseconds
+    private final double halfScale;
     private final long capNanos;
+    private final double capAsDouble;
+    /** From this k = n - 2 on, every delay is capped, whatever U_(n-1) (see the class notes). */
+    private final int alwaysCapped;
     private final RandomGenerator random;
-    private int attempt; // saturates at Integer.MAX_VALUE, where every delay is long capped anyway
-    private double previousU;
+    private int attempt; // n; saturates at Integer.MAX_VALUE, where every delay is long capped
+    private double previousU; // U_(n-1)
+    private double previousTerm; // term(n - 2, U_(n-1)), or NaN when not computed yet
 
-    V2Schedule(int attempt, double previousU, double scale, long capNanos, RandomGenerator random) {
+    V2Schedule(DecorrelatedJitterV2Backoff backoff, int attempt, double previousU, double previousTerm,
+        RandomGenerator random) {
+      this.scale = backoff.medianFirstDelayNanos * SCALING;
+      this.halfScale = scale * 0.5;
+      this.capNanos = backoff.capNanos;
+      this.capAsDouble = capNanos;
+      // halfScale * 2^-53 * 2^k >= cap once getExponent(halfScale * 2^-53) + k > getExponent(cap).
+      this.alwaysCapped = Math.max(1,
+          Math.getExponent(capAsDouble) + 1 - Math.getExponent(halfScale * 0x1p-53));
       this.attempt = attempt;
       this.previousU = previousU;
-      this.scale = scale;
-      this.capNanos = capNanos;
+      this.previousTerm = previousTerm;
       this.random = random;
     }
 
@@ -124,9 +136,30 @@ record DecorrelatedJitterV2Backoff(long medianFirstDelayNanos, long capNanos) im
         attempt = n + 1;
       }
       double u = random.nextDouble();
-      double p = previousU;
+      double pu = previousU;
       previousU = u;
-      return delayNanos(n, p, u, scale, capNanos, random);
+      if (n - 2 >= alwaysCapped) { // the hot path of a long-capped schedule: kept small to inline
+        previousTerm = Double.NaN;
+        return spreadBelowCap(capNanos, random);
+      }
+      return formula(n, u, pu);
+    }
+
+    private long formula(int n, double u, double pu) {
+      int k = n - 2; // the common power of two is 2^(n-2); -1 for the first retry
+      double pt = previousTerm;
+      previousTerm = Double.NaN;
+      if (k >= 1 && halfScale * (1 - pu) * powerOfTwo(k) >= capAsDouble) {
+        return spreadBelowCap(capNanos, random);
+      }
+      double next = term(n - 1, u);
+      previousTerm = next;
+      double previous = n == 1 ? 0 : Double.isNaN(pt) ? term(k, pu) : pt;
+      double raw = scale * Math.max(0, 2 * next - previous) * powerOfTwo(k);
+      if (!(raw < capAsDouble)) {
+        return spreadBelowCap(capNanos, random);
+      }
+      return Math.min(capNanos, (long) raw);
     }
   }
 }
