@@ -43,12 +43,16 @@ import java.util.random.RandomGenerator;
  *       Growth stops at the cap instead of multiplying on, counters saturate, and each delay costs
  *       O(1) work, whatever n.
  *   <li><b>Jitter survives the cap.</b> No jittered policy clamps a draw to the cap (which would make
- *       every capped client wait exactly {@code cap} and re-synchronise the fleet): the cap bounds
- *       the interval the draw is taken from, so capped delays stay spread as the table shows.
+ *       every capped client wait exactly {@code cap} and re-synchronise the fleet). The cap bounds
+ *       the interval the draw is taken from (full, equal and decorrelated jitter,
+ *       {@link #withJitter}), or is the centre the jitter is applied around ({@link #grpc()}), or a
+ *       formula value above it is replaced by a draw from {@code [cap/2, cap]}
+ *       ({@link #decorrelatedJitterV2}): capped delays stay spread as the table shows.
  *   <li><b>Reproducible.</b> A schedule started with a seeded generator gives the same delays for
  *       the same seed. The unjittered policies draw nothing.
- *   <li><b>Cheap.</b> {@link Schedule#nextDelayNanos()} allocates nothing and takes a few
- *       nanoseconds (at most a few random draws, no division on the common path).
+ *   <li><b>Cheap.</b> {@link Schedule#nextDelayNanos()} allocates nothing and costs a few
+ *       nanoseconds: one or two random draws and no integer division on the common path
+ *       ({@link #decorrelatedJitterV2} also evaluates two exponentials until it reaches its cap).
  *   <li><b>Bad configuration fails at build time</b>, in the factory, with an
  *       {@link IllegalArgumentException} naming the parameter and its value ({@code "cap must be
  *       positive: PT0S"}).
