@@ -34,10 +34,10 @@ class RandomsTest {
 
   @Test
   void everyValueOfASmallIntervalIsEquallyLikely() {
-    // 7 values, 700,000 draws: each count is Binomial(700000, 1/7), mean 100,000, sd 292.8. By the
-    // Chernoff-Hoeffding bound P(|X - mean| > t) <= 2 exp(-2 t^2 / n), t = 2,500 gives 4.5e-8 per
-    // value... too loose; use Bernstein: P(|X - mean| > t) <= 2 exp(-t^2 / (2 (n p q + t / 3)))
-    // = 2 exp(-6.25e6 / (2 (85714 + 833))) = 2 exp(-36.1) = 4.2e-16 per value, 3e-15 for all 7.
+    // 7 values, 700,000 draws: each count is Binomial(700000, 1/7), mean 100,000, variance 85,714.
+    // Bernstein: P(|X - mean| > t) <= 2 exp(-t^2 / (2 (variance + t / 3))); t = 2,500 gives
+    // 2 exp(-6.25e6 / 173,094) = 2 exp(-36.1) = 4.2e-16 per value, 3e-15 for all 7: far below 1e-9.
+    // The mutant without the low bit of the product (values 100..105 only) fails it at once.
     RandomGenerator random = new SplittableRandom(2026);
     int[] counts = new int[7];
     for (int i = 0; i < 700_000; i++) {
