@@ -1,0 +1,663 @@
+package dev.shepherd.backoff;
+
+import dev.shepherd.core.Checks;
+import dev.shepherd.core.Durations;
+import dev.shepherd.core.Event;
+import dev.shepherd.core.EventListener;
+import dev.shepherd.core.RejectedException;
+import dev.shepherd.core.Sleeper;
+import dev.shepherd.core.Ticker;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import java.util.function.Function;
+import java.util.random.RandomGenerator;
+
+/**
+ * Keeps one long-lived connection up: connects, notices the loss, waits, connects again, until
+ * {@linkplain #close() closed}.
+ *
+ * <pre>{@code
+ * Reconnector<HubLink> link = Reconnector.builder(() -> HubLink.open(server))
+ *     .initialSpread(Duration.ofSeconds(30))   // the whole fleet dropped at once: spread it
+ *     .stableAfter(Duration.ofMinutes(1))
+ *     .build();
+ * link.start();
+ * ...
+ * link.close();                                // stops promptly, closes the live connection
+ * }</pre>
+ *
+ * <h2>The loop</h2>
+ * <ol>
+ *   <li>On {@link #start()}, and after every loss, it waits a delay drawn uniformly from
+ *       {@code [0, initialSpread]} <em>before the first attempt</em>: when a server drops every
+ *       client at once, they must not all come back at once.
+ *   <li>It calls {@link Connector#connect()}. If that throws, it waits the {@link Backoff}'s next
+ *       delay and tries again, for as long as it is open.
+ *   <li>Once connected it waits for the connection's {@link Connection#closed()} stage. On loss, the
+ *       backoff is reset only if the connection had stayed up for at least {@code stableAfter};
+ *       otherwise (a flapping server) the wait after the loss is the larger of the spread draw and
+ *       the backoff's next delay, so the backoff keeps growing.
+ *   <li>A failure (of {@code connect()} or the loss cause) carrying a retry-after hint {@code h}
+ *       (by default a {@link RejectedException} hint anywhere in the cause chain) makes the next
+ *       wait at least a draw from {@code [h, h + max(h·retryAfterSpread, retryAfterMinJitter)]},
+ *       with {@code h} clamped to {@code maxRetryAfter}: never below the hint, as in {@link Retry}.
+ * </ol>
+ *
+ * <p><b>States</b> ({@link #state()}, and events to the listeners): {@code NEW} until started, then
+ * {@code WAITING}, {@code CONNECTING}, {@code CONNECTED}, and finally {@code CLOSED}. The
+ * {@linkplain Builder#listener(EventListener) event listener} receives {@code STATE_CHANGED} (detail:
+ * the state's name), {@code RETRY} before each wait (with its delay) and {@code FAILED} for a failed
+ * connect or a lost connection (with the cause).
+ *
+ * <p><b>Threading.</b> The loop runs on one thread created at {@link #start()} by the builder's
+ * {@link ThreadFactory} (by default a daemon platform thread named {@code shepherd-reconnector-<name>};
+ * a virtual-thread factory works too, since the loop blocks only in the {@link Sleeper}, in
+ * {@code connect()} and on a {@link CompletableFuture}, never inside {@code synchronized}). Listeners
+ * and {@code connect()} run on that thread. {@link #close()} is idempotent, callable from any thread
+ * (a listener included): it marks the reconnector closed, interrupts the loop's thread (ending a
+ * wait at once), and closes the live connection. The thread then exits; {@link
+ * #awaitTermination(Duration)} waits for that. A connection that {@code connect()} returns after
+ * {@code close()} is closed at once. Thread-safe.
+ *
+ * @param <C> the connection type
+ */
+public final class Reconnector<C extends Reconnector.Connection> implements AutoCloseable {
+
+  /** The lifecycle of a {@link Reconnector}. */
+  public enum State {
+    /** Built, not yet started. */
+    NEW,
+    /** Waiting before the next connection attempt. */
+    WAITING,
+    /** Inside {@link Connector#connect()}. */
+    CONNECTING,
+    /** Holding a live connection. */
+    CONNECTED,
+    /** Closed for good; the loop has stopped or is stopping. */
+    CLOSED
+  }
+
+  /**
+   * A live connection, as far as the reconnector needs to know it.
+   *
+   * <p>{@link #closed()} reports the loss; {@link #close()} is called when the reconnector closes
+   * (and after a loss, to release resources), so it must be idempotent.
+   */
+  public interface Connection {
+
+    /**
+     * Returns a stage that completes when this connection is lost or closed: normally for an
+     * orderly close, exceptionally with the cause of a failure. A cause carrying a retry-after hint
+     * (a {@link RejectedException}, say, for a server's "go away, come back in 30 s") is honoured.
+     *
+     * @return the stage; the same one every time
+     */
+    CompletionStage<?> closed();
+
+    /**
+     * Closes this connection; idempotent.
+     *
+     * @throws Exception if closing fails; the reconnector reports it and carries on
+     */
+    void close() throws Exception;
+  }
+
+  /**
+   * Opens connections.
+   *
+   * @param <C> the connection type
+   */
+  @FunctionalInterface
+  public interface Connector<C extends Connection> {
+
+    /**
+     * Opens a connection, blocking until it is up or has failed. Called on the reconnector's
+     * thread; should respond to interruption, which is how {@link Reconnector#close()} cuts it
+     * short.
+     *
+     * @return the live connection, never null
+     * @throws Exception if the connection could not be opened; it will be retried
+     */
+    C connect() throws Exception;
+  }
+
+  private final Connector<? extends C> connector;
+  private final String name;
+  private final Backoff backoff;
+  private final long initialSpreadNanos;
+  private final long stableAfterNanos;
+  private final RetryHints hints;
+  private final Ticker ticker;
+  private final Sleeper sleeper;
+  private final RandomGenerator random;
+  private final ThreadFactory threadFactory;
+  private final EventListener listener;
+  private final Consumer<? super State> stateListener;
+
+  private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
+  private final AtomicReference<C> live = new AtomicReference<>();
+  private final AtomicBoolean started = new AtomicBoolean();
+  private final CountDownLatch terminated = new CountDownLatch(1);
+  private volatile boolean closed;
+  private volatile Thread worker;
+
+  private Reconnector(Builder<C> b) {
+    this.connector = b.connector;
+    this.name = b.name;
+    this.backoff = b.backoff;
+    this.initialSpreadNanos = Durations.toNanosSaturated(b.initialSpread);
+    this.stableAfterNanos = Durations.toNanosSaturated(b.stableAfter);
+    this.hints = new RetryHints(b.hintExtractor, b.retryAfterSpread, b.retryAfterMinJitter, b.maxRetryAfter);
+    this.ticker = b.ticker;
+    this.sleeper = b.sleeper;
+    this.random = b.random;
+    this.threadFactory = b.threadFactory != null ? b.threadFactory : defaultThreadFactory(b.name);
+    this.listener = EventListener.guarded(b.listener == null ? EventListener.logging() : b.listener);
+    this.stateListener = b.stateListener;
+  }
+
+  /**
+   * Returns a builder for a reconnector around {@code connector}, with the defaults: name
+   * {@code "reconnector"}, initial spread 5 s, stable after 30 s, full-jitter backoff from 1 s
+   * doubling to 2 minutes, retry-after spread 0.2 with a 1 s minimum jitter and hints clamped to one
+   * hour, the system ticker and sleeper, daemon platform threads, the logging listener.
+   *
+   * @param connector opens the connections
+   * @param <C> the connection type
+   * @return a new builder
+   * @throws NullPointerException if {@code connector} is null
+   */
+  public static <C extends Connection> Builder<C> builder(Connector<? extends C> connector) {
+    return new Builder<>(Objects.requireNonNull(connector, "connector"));
+  }
+
+  /**
+   * Draws the wait before the first attempt after a start or a loss: uniform on
+   * {@code [0, spreadNanos]}, both ends included. Package-private so the fleet-spread proof can test
+   * the exact draw without threads.
+   *
+   * @param random the source of the draw
+   * @param spreadNanos the spread, zero or more
+   * @return the delay in nanoseconds
+   */
+  static long initialDelayNanos(RandomGenerator random, long spreadNanos) {
+    if (spreadNanos <= 0) {
+      return 0;
+    }
+    return spreadNanos == Long.MAX_VALUE ? random.nextLong(spreadNanos) : random.nextLong(spreadNanos + 1);
+  }
+
+  /**
+   * Starts the loop on a new thread from the thread factory; the first connection attempt follows
+   * a wait drawn from {@code [0, initialSpread]}.
+   *
+   * @throws IllegalStateException if already started or closed, or the thread factory returned null
+   */
+  public void start() {
+    if (!started.compareAndSet(false, true)) {
+      throw new IllegalStateException("reconnector '" + name + "' is already started or closed");
+    }
+    try {
+      Thread thread = threadFactory.newThread(this::run);
+      if (thread == null) {
+        throw new IllegalStateException("thread factory of reconnector '" + name + "' returned null");
+      }
+      worker = thread;
+      thread.start();
+    } catch (RuntimeException | Error e) {
+      worker = null;
+      terminated.countDown(); // no loop will run: nothing to wait for
+      close();
+      throw e;
+    }
+  }
+
+  /**
+   * Returns the current state.
+   *
+   * @return the state; {@link State#CLOSED} for good once {@link #close()} was called
+   */
+  public State state() {
+    return state.get();
+  }
+
+  /**
+   * Returns the live connection, if there is one.
+   *
+   * @return the connection while {@link State#CONNECTED}, otherwise usually empty
+   */
+  public Optional<C> connection() {
+    return Optional.ofNullable(live.get());
+  }
+
+  /**
+   * Returns this reconnector's name.
+   *
+   * @return the name given at build time
+   */
+  public String name() {
+    return name;
+  }
+
+  /**
+   * Stops reconnecting: interrupts a wait or a connect in progress, closes the live connection,
+   * and lets the loop's thread exit. Returns without waiting for the thread (see {@link
+   * #awaitTermination(Duration)}). Idempotent and thread-safe.
+   */
+  @Override
+  public void close() {
+    closed = true;
+    if (started.compareAndSet(false, true)) {
+      terminated.countDown(); // never started: there is no thread to wait for
+    }
+    changeState(State.CLOSED);
+    Thread w = worker;
+    if (w != null && w != Thread.currentThread()) {
+      w.interrupt();
+    }
+    closeLive();
+  }
+
+  /**
+   * Waits until the loop's thread has exited after {@link #close()} (or immediately if it never
+   * started and is closed).
+   *
+   * @param timeout the longest time to wait
+   * @return {@code true} if the thread has exited, {@code false} on timeout
+   * @throws InterruptedException if the waiting thread is interrupted
+   * @throws NullPointerException if {@code timeout} is null
+   * @throws IllegalArgumentException if {@code timeout} is negative
+   */
+  public boolean awaitTermination(Duration timeout) throws InterruptedException {
+    Checks.nonNegative(timeout, "timeout");
+    return terminated.await(Durations.toNanosSaturated(timeout), TimeUnit.NANOSECONDS);
+  }
+
+  private void run() {
+    // Only this thread draws from the generator, so it needs no lock.
+    RandomGenerator rnd = random != null ? random : ThreadLocalRandom.current();
+    Backoff.Schedule schedule = null;
+    try {
+      long wait = initialDelayNanos(rnd, initialSpreadNanos);
+      while (!closed) {
+        if (!changeState(State.WAITING)) {
+          break;
+        }
+        emit(Event.Kind.RETRY, wait, "waiting before connecting", null);
+        if (closed) {
+          break; // closed by a listener on this thread, which close() does not interrupt
+        }
+        try {
+          sleeper.sleep(Duration.ofNanos(wait));
+        } catch (InterruptedException e) {
+          if (closed) {
+            break;
+          }
+          // a stray interrupt only ends the wait early; the flag is cleared, the loop goes on
+        }
+        if (!changeState(State.CONNECTING)) {
+          break;
+        }
+        C connection;
+        try {
+          connection = Objects.requireNonNull(connector.connect(), "connector returned null");
+        } catch (Exception e) {
+          if (closed) {
+            break;
+          }
+          emit(Event.Kind.FAILED, 0, "connect failed", e);
+          if (schedule == null) {
+            schedule = backoff.start(rnd);
+          }
+          wait = withHint(Math.max(0L, schedule.nextDelayNanos()), e, rnd);
+          continue;
+        }
+        long connectedAt = ticker.read(); // read before announcing CONNECTED: listeners may move time
+        live.set(connection);
+        if (closed || !changeState(State.CONNECTED)) {
+          break; // close() raced with connect(): the finally block closes the connection
+        }
+        Throwable cause = awaitLoss(connection);
+        if (closed) {
+          break;
+        }
+        if (live.compareAndSet(connection, null)) {
+          closeQuietly(connection);
+        }
+        long upNanos = ticker.read() - connectedAt;
+        emit(Event.Kind.FAILED, 0, "connection lost after " + Duration.ofNanos(upNanos), cause);
+        wait = initialDelayNanos(rnd, initialSpreadNanos);
+        if (upNanos >= stableAfterNanos) {
+          schedule = null; // it was stable: the next failure starts the backoff afresh
+        } else {
+          if (schedule == null) {
+            schedule = backoff.start(rnd);
+          }
+          wait = Math.max(wait, Math.max(0L, schedule.nextDelayNanos()));
+        }
+        wait = withHint(wait, cause, rnd);
+      }
+    } catch (RuntimeException | Error e) {
+      emit(Event.Kind.FAILED, 0, "reconnector loop failed; closing", e);
+      throw e;
+    } finally {
+      closed = true;
+      changeState(State.CLOSED);
+      closeLive();
+      terminated.countDown();
+    }
+  }
+
+  /** Blocks until {@code connection} reports its loss; returns the cause, or null for a clean close. */
+  private Throwable awaitLoss(C connection) {
+    CompletableFuture<Throwable> lost = new CompletableFuture<>();
+    try {
+      CompletionStage<?> stage = Objects.requireNonNull(connection.closed(), "closed() returned null");
+      stage.whenComplete((value, failure) -> lost.complete(failure));
+    } catch (RuntimeException e) {
+      return e; // a connection that cannot report its loss is treated as lost
+    }
+    while (!closed) {
+      try {
+        return lost.get();
+      } catch (InterruptedException e) {
+        // close() interrupts; a stray interrupt is ignored and the wait goes on
+      } catch (ExecutionException impossible) {
+        return impossible.getCause(); // lost only completes normally
+      }
+    }
+    return null;
+  }
+
+  private long withHint(long wait, Throwable cause, RandomGenerator rnd) {
+    if (cause == null) {
+      return wait;
+    }
+    long hint = hints.hintNanos(cause);
+    return hint < 0 ? wait : Math.max(wait, hints.waitNanos(hint, rnd));
+  }
+
+  /** Moves to {@code next} unless closed; reports a change. Returns false once closed (even by a listener). */
+  private boolean changeState(State next) {
+    State previous;
+    do {
+      previous = state.get();
+      if (previous == State.CLOSED) {
+        return false;
+      }
+    } while (!state.compareAndSet(previous, next));
+    if (previous != next) {
+      emit(Event.Kind.STATE_CHANGED, 0, next.name(), null);
+      if (stateListener != null) {
+        try {
+          stateListener.accept(next);
+        } catch (RuntimeException brokenListener) {
+          emit(Event.Kind.FAILED, 0, "state listener threw", brokenListener);
+        }
+      }
+    }
+    // A listener on the loop's thread may have called close(), which cannot interrupt that thread.
+    return next != State.CLOSED && !closed;
+  }
+
+  private void closeLive() {
+    C c = live.getAndSet(null);
+    if (c != null) {
+      closeQuietly(c);
+    }
+  }
+
+  private void closeQuietly(C connection) {
+    try {
+      connection.close();
+    } catch (Exception e) {
+      emit(Event.Kind.FAILED, 0, "closing the connection failed", e);
+    }
+  }
+
+  private void emit(Event.Kind kind, long delayNanos, String detail, Throwable cause) {
+    listener.onEvent(new Event(name, kind, Duration.ofNanos(delayNanos), detail, cause));
+  }
+
+  private static ThreadFactory defaultThreadFactory(String name) {
+    return task -> {
+      Thread t = new Thread(task, "shepherd-reconnector-" + name);
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  @Override
+  public String toString() {
+    return "Reconnector{name=" + name + ", state=" + state.get() + "}";
+  }
+
+  /**
+   * Configures a {@link Reconnector}; validates each value as it is set. Not thread-safe.
+   *
+   * @param <C> the connection type
+   */
+  public static final class Builder<C extends Connection> {
+
+    private final Connector<? extends C> connector;
+    private String name = "reconnector";
+    private Backoff backoff = RetryDefaultBackoff.RECONNECT;
+    private Duration initialSpread = Duration.ofSeconds(5);
+    private Duration stableAfter = Duration.ofSeconds(30);
+    private Function<? super Throwable, Optional<Duration>> hintExtractor = RetryHints.DEFAULT_EXTRACTOR;
+    private double retryAfterSpread = 0.2;
+    private Duration retryAfterMinJitter = Duration.ofSeconds(1);
+    private Duration maxRetryAfter = Duration.ofHours(1);
+    private Ticker ticker = Ticker.system();
+    private Sleeper sleeper = Sleeper.system();
+    private RandomGenerator random;
+    private ThreadFactory threadFactory;
+    private EventListener listener;
+    private Consumer<? super State> stateListener;
+
+    private Builder(Connector<? extends C> connector) {
+      this.connector = connector;
+    }
+
+    /**
+     * Names the reconnector in events, logs and its thread's name.
+     *
+     * @param name a non-blank name; default {@code "reconnector"}
+     * @return this builder
+     * @throws NullPointerException if {@code name} is null
+     * @throws IllegalArgumentException if {@code name} is blank
+     */
+    public Builder<C> name(String name) {
+      this.name = Checks.notBlank(name, "name");
+      return this;
+    }
+
+    /**
+     * Sets the waits between failed attempts.
+     *
+     * @param backoff the backoff policy; default full jitter from 1 s doubling to 2 minutes
+     * @return this builder
+     * @throws NullPointerException if {@code backoff} is null
+     */
+    public Builder<C> backoff(Backoff backoff) {
+      this.backoff = Objects.requireNonNull(backoff, "backoff");
+      return this;
+    }
+
+    /**
+     * Sets the spread of the wait before the first attempt after a start or a loss: uniform on
+     * {@code [0, initialSpread]}. Zero connects at once (not recommended for fleets).
+     *
+     * @param initialSpread zero or more; default 5 s
+     * @return this builder
+     * @throws NullPointerException if {@code initialSpread} is null
+     * @throws IllegalArgumentException if {@code initialSpread} is negative
+     */
+    public Builder<C> initialSpread(Duration initialSpread) {
+      this.initialSpread = Checks.nonNegative(initialSpread, "initialSpread");
+      return this;
+    }
+
+    /**
+     * Sets how long a connection must stay up for the backoff to start afresh after its loss.
+     *
+     * @param stableAfter zero or more; default 30 s
+     * @return this builder
+     * @throws NullPointerException if {@code stableAfter} is null
+     * @throws IllegalArgumentException if {@code stableAfter} is negative
+     */
+    public Builder<C> stableAfter(Duration stableAfter) {
+      this.stableAfter = Checks.nonNegative(stableAfter, "stableAfter");
+      return this;
+    }
+
+    /**
+     * Sets how a failure's retry-after hint is read; see {@link Retry.Builder#hintExtractor}.
+     *
+     * @param hintExtractor maps a failure to the wait the server asked for
+     * @return this builder
+     * @throws NullPointerException if {@code hintExtractor} is null
+     */
+    public Builder<C> hintExtractor(Function<? super Throwable, Optional<Duration>> hintExtractor) {
+      this.hintExtractor = Objects.requireNonNull(hintExtractor, "hintExtractor");
+      return this;
+    }
+
+    /**
+     * Sets the jitter above a hint {@code h} as a fraction of it: the wait is drawn from
+     * {@code [h, h + max(h·spread, retryAfterMinJitter)]}.
+     *
+     * @param spread zero or more, finite; default 0.2
+     * @return this builder
+     * @throws IllegalArgumentException if {@code spread} is negative, NaN or infinite
+     */
+    public Builder<C> retryAfterSpread(double spread) {
+      this.retryAfterSpread = Checks.inRange(spread, 0.0, Double.MAX_VALUE, "retryAfterSpread");
+      return this;
+    }
+
+    /**
+     * Sets the least jitter width above a hint.
+     *
+     * @param minJitter zero or more; default 1 s
+     * @return this builder
+     * @throws NullPointerException if {@code minJitter} is null
+     * @throws IllegalArgumentException if {@code minJitter} is negative
+     */
+    public Builder<C> retryAfterMinJitter(Duration minJitter) {
+      this.retryAfterMinJitter = Checks.nonNegative(minJitter, "retryAfterMinJitter");
+      return this;
+    }
+
+    /**
+     * Sets the largest hint honoured; longer hints are clamped to it.
+     *
+     * @param maxRetryAfter zero or more; default one hour
+     * @return this builder
+     * @throws NullPointerException if {@code maxRetryAfter} is null
+     * @throws IllegalArgumentException if {@code maxRetryAfter} is negative
+     */
+    public Builder<C> maxRetryAfter(Duration maxRetryAfter) {
+      this.maxRetryAfter = Checks.nonNegative(maxRetryAfter, "maxRetryAfter");
+      return this;
+    }
+
+    /**
+     * Sets the time source that measures how long a connection stayed up.
+     *
+     * @param ticker the ticker; default {@link Ticker#system()}
+     * @return this builder
+     * @throws NullPointerException if {@code ticker} is null
+     */
+    public Builder<C> ticker(Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      return this;
+    }
+
+    /**
+     * Sets how the loop waits; {@link dev.shepherd.core.ManualClock#blocking()} drives it in tests.
+     *
+     * @param sleeper the sleeper; must respond to interruption; default {@link Sleeper#system()}
+     * @return this builder
+     * @throws NullPointerException if {@code sleeper} is null
+     */
+    public Builder<C> sleeper(Sleeper sleeper) {
+      this.sleeper = Objects.requireNonNull(sleeper, "sleeper");
+      return this;
+    }
+
+    /**
+     * Sets the source of the initial spread, backoff jitter and hint jitter. Only the loop's thread
+     * uses it; give each reconnector its own (for a reproducible fleet, split one seeded
+     * {@link java.util.SplittableRandom}).
+     *
+     * @param random the generator; default {@link ThreadLocalRandom} on the loop's thread
+     * @return this builder
+     * @throws NullPointerException if {@code random} is null
+     */
+    public Builder<C> random(RandomGenerator random) {
+      this.random = Objects.requireNonNull(random, "random");
+      return this;
+    }
+
+    /**
+     * Sets the factory of the loop's thread, one thread per {@link Reconnector#start()}.
+     *
+     * @param threadFactory the factory; default daemon platform threads named
+     *     {@code shepherd-reconnector-<name>}
+     * @return this builder
+     * @throws NullPointerException if {@code threadFactory} is null
+     */
+    public Builder<C> threadFactory(ThreadFactory threadFactory) {
+      this.threadFactory = Objects.requireNonNull(threadFactory, "threadFactory");
+      return this;
+    }
+
+    /**
+     * Sets the listener for {@code STATE_CHANGED}, {@code RETRY} and {@code FAILED} events; it is
+     * {@linkplain EventListener#guarded(EventListener) guarded}.
+     *
+     * @param listener the listener; default {@link EventListener#logging()}
+     * @return this builder
+     * @throws NullPointerException if {@code listener} is null
+     */
+    public Builder<C> listener(EventListener listener) {
+      this.listener = Objects.requireNonNull(listener, "listener");
+      return this;
+    }
+
+    /**
+     * Sets a typed listener called with each new state, in order, on the thread that changed it
+     * (the loop's, or the one calling {@link Reconnector#close()}). What it throws is reported as a
+     * {@code FAILED} event and otherwise ignored.
+     *
+     * @param stateListener receives each new state; default none
+     * @return this builder
+     * @throws NullPointerException if {@code stateListener} is null
+     */
+    public Builder<C> stateListener(Consumer<? super State> stateListener) {
+      this.stateListener = Objects.requireNonNull(stateListener, "stateListener");
+      return this;
+    }
+
+    /**
+     * Builds the reconnector, in state {@link State#NEW}; call {@link Reconnector#start()}.
+     *
+     * @return a new reconnector
+     */
+    public Reconnector<C> build() {
+      return new Reconnector<>(this);
+    }
+  }
+}

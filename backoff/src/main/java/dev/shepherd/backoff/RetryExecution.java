@@ -1,0 +1,198 @@
+package dev.shepherd.backoff;
+
+import dev.shepherd.core.Event;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.random.RandomGenerator;
+
+/**
+ * The decisions of one {@link Retry} call: after each attempt, whether to try again and after how
+ * long. Shared by the synchronous and asynchronous paths so both follow the same rules.
+ *
+ * <p>Not thread-safe. The asynchronous path uses it from one thread at a time, handing it over
+ * through the scheduler and the attempt's stage, both of which order memory (happens-before).
+ */
+final class RetryExecution {
+
+  /** What {@link #afterFailure} and {@link #afterResult} return to say "stop". */
+  static final long STOP = -1;
+
+  private final Retry retry;
+  private final long startNanos;
+  private int attempts;
+  private RandomGenerator random;
+  private Backoff.Schedule schedule;
+  private Throwable lastFailure;
+  private List<Throwable> earlier;
+
+  RetryExecution(Retry retry) {
+    this.retry = retry;
+    this.startNanos = retry.maxElapsedNanos >= 0 ? retry.ticker.read() : 0L;
+    if (retry.budget != null) {
+      retry.budget.recordRequest();
+    }
+  }
+
+  void attemptStarted() {
+    attempts++;
+  }
+
+  String name() {
+    return retry.name;
+  }
+
+  int attempts() {
+    return attempts;
+  }
+
+  Throwable lastFailure() {
+    return lastFailure;
+  }
+
+  /**
+   * Decides what follows a failed attempt.
+   *
+   * @param failure what the attempt threw (unwrapped)
+   * @return the wait in nanoseconds before the next attempt, or {@link #STOP}
+   */
+  long afterFailure(Throwable failure) {
+    remember(failure);
+    if (failure instanceof InterruptedException) {
+      emitInterrupted(failure);
+      return STOP;
+    }
+    if (failure instanceof Error) {
+      return STOP;
+    }
+    if (retry.abortOn.test(failure)) {
+      emit(Event.Kind.GAVE_UP, 0, "attempt " + attempts + " failed with an abort condition", failure);
+      return STOP;
+    }
+    if (!retry.retryOn.test(failure)) {
+      if (attempts > 1) {
+        emit(Event.Kind.FAILED, 0, "attempt " + attempts + " failed with a non-retryable failure", failure);
+      }
+      return STOP;
+    }
+    return planRetry(retry.hints.hintNanos(failure), failure);
+  }
+
+  /**
+   * Decides what follows an attempt that returned.
+   *
+   * @param result what the attempt returned
+   * @return the wait in nanoseconds before the next attempt, or {@link #STOP} to return the result
+   */
+  long afterResult(Object result) {
+    if (!retry.retryOnResult.test(result)) {
+      if (attempts > 1) {
+        emit(Event.Kind.SUCCEEDED, 0, "succeeded on attempt " + attempts, null);
+      }
+      return STOP;
+    }
+    if (retry.abortOnResult.test(result)) {
+      emit(Event.Kind.GAVE_UP, 0, "attempt " + attempts + " returned a result with an abort condition", null);
+      return STOP;
+    }
+    return planRetry(-1, null);
+  }
+
+  /** Records a failed attempt seen while the thread was interrupted: the call stops with it. */
+  void stopInterrupted(Throwable failure) {
+    remember(failure);
+    emitInterrupted(failure);
+  }
+
+  /** Records an interrupt of the wait between attempts: the call stops. */
+  void interruptedWhileWaiting(InterruptedException interrupt) {
+    emitInterrupted(interrupt);
+  }
+
+  private void emitInterrupted(Throwable cause) {
+    emit(Event.Kind.GAVE_UP, 0, "interrupted after attempt " + attempts, cause);
+  }
+
+  private long planRetry(long hintNanos, Throwable cause) {
+    if (attempts >= retry.maxAttempts) {
+      emit(Event.Kind.GAVE_UP, 0, "all " + retry.maxAttempts + " attempts used", cause);
+      return STOP;
+    }
+    if (schedule == null) {
+      random = retry.newCallRandom();
+      schedule = retry.backoff.start(random);
+    }
+    long wait = Math.max(0L, schedule.nextDelayNanos());
+    if (hintNanos >= 0) {
+      wait = Math.max(wait, retry.hints.waitNanos(hintNanos, random));
+    }
+    if (retry.maxElapsedNanos >= 0) {
+      long remaining = retry.maxElapsedNanos - (retry.ticker.read() - startNanos);
+      if (remaining <= 0) {
+        // at or past the deadline: the next attempt would start after it (or loop at its instant)
+        emit(Event.Kind.GAVE_UP, 0, "deadline of " + Duration.ofNanos(retry.maxElapsedNanos) + " reached", cause);
+        return STOP;
+      }
+      if (hintNanos > remaining) {
+        emit(Event.Kind.GAVE_UP, 0, String.format(Locale.ROOT,
+            "retry-after hint %s ends past the deadline", Duration.ofNanos(hintNanos)), cause);
+        return STOP;
+      }
+      wait = Math.min(wait, remaining);
+    }
+    if (retry.budget != null && !retry.budget.tryWithdraw()) {
+      emit(Event.Kind.GAVE_UP, 0, "retry budget '" + retry.budget.name() + "' exhausted", cause);
+      return STOP;
+    }
+    emit(Event.Kind.RETRY, wait, "attempt " + attempts + " of " + retry.maxAttempts + " failed; retrying", cause);
+    return wait;
+  }
+
+  private void remember(Throwable failure) {
+    Throwable previous = lastFailure;
+    lastFailure = failure;
+    if (previous == null || previous == failure) {
+      return;
+    }
+    if (earlier == null) {
+      earlier = new ArrayList<>(4);
+    }
+    if (earlier.size() < Retry.MAX_SUPPRESSED && !containsIdentical(earlier, previous)) {
+      earlier.add(previous);
+    }
+  }
+
+  private static boolean containsIdentical(List<Throwable> list, Throwable t) {
+    for (Throwable e : list) {
+      if (e == t) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Attaches up to {@link Retry#MAX_SUPPRESSED} earlier failures to {@code last}, oldest first, and
+   * returns it. The bound also holds across calls when the same exception instance is thrown again.
+   *
+   * @param last the failure to report
+   * @param <X> its type
+   * @return {@code last}
+   */
+  <X extends Throwable> X finalFailure(X last) {
+    if (earlier != null) {
+      for (Throwable e : earlier) {
+        if (e != last && last.getSuppressed().length < Retry.MAX_SUPPRESSED) {
+          last.addSuppressed(e);
+        }
+      }
+      earlier = null;
+    }
+    return last;
+  }
+
+  private void emit(Event.Kind kind, long delayNanos, String detail, Throwable cause) {
+    retry.listener.onEvent(new Event(retry.name, kind, Duration.ofNanos(delayNanos), detail, cause));
+  }
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the JMH benchmarks and runs the whole suite at 1 and 2 threads with the GC profiler,
+# then turns JMH's JSON into a Markdown table (ns/op, error, B/op, ratios to floor and fastest peer).
+#
+#   benchmarks/run.sh            full run (3 x 1 s warm-up, 5 x 1 s measurement, 1 fork): ~25 minutes
+#   benchmarks/run.sh quick      smoke check (1 x 0.2 s warm-up, 2 x 0.2 s measurement): ~3 minutes
+#   benchmarks/run.sh full 'RateLimiter'   any further arguments are passed to JMH (a filter, -p ...)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=${1:-full}
+shift || true
+case "$mode" in
+  full) jmh_opts=(-wi 3 -w 1s -i 5 -r 1s -f 1) ;;
+  quick) jmh_opts=(-wi 1 -w 200ms -i 2 -r 200ms -f 1) ;;
+  *) echo "usage: $0 [full|quick] [JMH arguments...]" >&2; exit 2 ;;
+esac
+
+mvn -B -q -pl benchmarks -am -DskipTests -Dmaven.javadoc.skip=true package
+
+out=benchmarks/results
+mkdir -p "$out"
+for threads in 1 2; do
+  java -jar benchmarks/target/benchmarks.jar "${jmh_opts[@]}" -t "$threads" -prof gc \
+    -rf json -rff "$out/jmh-${threads}t.json" "$@"
+done
+python3 benchmarks/jmh_table.py "$out/jmh-1t.json" "$out/jmh-2t.json" | tee "$out/results.md"
+echo "Markdown table written to $out/results.md"

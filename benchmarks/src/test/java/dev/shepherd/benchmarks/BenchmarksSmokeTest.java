@@ -1,0 +1,50 @@
+package dev.shepherd.benchmarks;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Collection;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.Test;
+import org.openjdk.jmh.results.RunResult;
+import org.openjdk.jmh.runner.Runner;
+import org.openjdk.jmh.runner.RunnerException;
+import org.openjdk.jmh.runner.options.Options;
+import org.openjdk.jmh.runner.options.OptionsBuilder;
+import org.openjdk.jmh.runner.options.TimeValue;
+
+/**
+ * Runs every benchmark for a few milliseconds in this JVM, so a benchmark that throws, or that
+ * was never generated, fails the build. It measures nothing: real numbers come from run.sh.
+ */
+class BenchmarksSmokeTest {
+
+  @Test
+  void everyBenchmarkRunsAndReportsAScore() throws RunnerException {
+    Options options = new OptionsBuilder()
+        .include("dev\\.shepherd\\.benchmarks\\..*")
+        .forks(0)
+        .warmupIterations(0)
+        .measurementIterations(1)
+        .measurementTime(TimeValue.milliseconds(20))
+        .threads(1)
+        .shouldFailOnError(true)
+        .build();
+    Collection<RunResult> results = new Runner(options).run();
+
+    Set<String> ran = new TreeSet<>();
+    for (RunResult result : results) {
+      double score = result.getPrimaryResult().getScore();
+      String label = result.getParams().getBenchmark() + result.getParams().getParamsKeys().stream()
+          .map(k -> "[" + k + "=" + result.getParams().getParam(k) + "]").reduce("", String::concat);
+      assertTrue(Double.isFinite(score) && score > 0, label + " scored " + score);
+      ran.add(label);
+    }
+    for (String kind : new String[] {"BaselineBenchmark", "RateLimiterBenchmark", "BulkheadBenchmark",
+        "BackoffBenchmark", "AuthBenchmark"}) {
+      assertTrue(ran.stream().anyMatch(b -> b.contains("." + kind + ".")), kind + " did not run: " + ran);
+    }
+    assertEquals(ran.size(), results.size(), "each benchmark ran once: " + ran);
+  }
+}

@@ -1,0 +1,247 @@
+package dev.shepherd.bulkhead;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.shepherd.core.EventListener;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.LockSupport;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Many threads hammer one bulkhead with every way in and out at once: calls that succeed or throw,
+ * permits closed once or twice, waits that time out (on the real clock, a few hundred microseconds,
+ * so grants and timeouts race constantly), interrupts from a separate thread, async calls completed,
+ * failed or cancelled from another thread. Each protected section counts itself in and out, so the
+ * maximum ever observed inside is a lower bound of what the bulkhead let in. Bounded iteration
+ * counts; every thread is joined with a timeout.
+ */
+@Tag("concurrency")
+class BulkheadConcurrencyTest {
+
+  private static final int WORKERS = 8;
+  private static final int ITERATIONS = 3_000;
+
+  @Test
+  @Timeout(60)
+  void aFixedLimitHoldsUnderEveryMixOfOutcomesAndAllPermitsComeBack() throws Exception {
+    for (boolean fair : new boolean[] {false, true}) {
+      Bulkhead bulkhead = Bulkhead.builder().name("stress").maxConcurrent(3).fair(fair)
+          .maxWait(Duration.ofNanos(300_000)).listener(EventListener.noop()).build();
+      Stats stats = hammer(bulkhead, 3, null);
+      assertTrue(stats.maxInside.get() <= 3, "observed " + stats.maxInside.get() + " inside a limit of 3");
+      assertAllBack(bulkhead, 3);
+      assertTrue(stats.successes.sum() > 0, "nothing succeeded: " + stats);
+      assertTrue(stats.refusals.sum() > 0, "nothing was refused, so the limit was never tested: " + stats);
+    }
+  }
+
+  @Test
+  @Timeout(60)
+  void aLimitChangedConcurrentlyNeverLosesOrInventsPermits() throws Exception {
+    Bulkhead bulkhead = Bulkhead.builder().name("resized").maxConcurrent(2)
+        .maxWait(Duration.ofNanos(300_000)).listener(EventListener.noop()).build();
+    AtomicInteger highestLimit = new AtomicInteger(2);
+    Stats stats = hammer(bulkhead, 5, random -> {
+      int next = 1 + random.nextInt(5);
+      bulkhead.setMaxConcurrent(next);
+      highestLimit.accumulateAndGet(next, Math::max);
+    });
+    assertTrue(stats.maxInside.get() <= highestLimit.get(),
+        "observed " + stats.maxInside.get() + " inside, highest limit " + highestLimit.get());
+    bulkhead.setMaxConcurrent(4);
+    assertAllBack(bulkhead, 4);
+  }
+
+  private static void assertAllBack(Bulkhead bulkhead, int limit) {
+    assertEquals(0, bulkhead.inFlight(), bulkhead.toString());
+    assertEquals(0, bulkhead.waiting(), bulkhead.toString());
+    assertEquals(limit, bulkhead.available(), bulkhead.toString());
+    List<Permit> permits = new ArrayList<>();
+    for (int i = 0; i < limit; i++) {
+      Permit p = bulkhead.tryAcquire();
+      if (p == null) {
+        fail("permit " + (i + 1) + " of " + limit + " is missing: " + bulkhead);
+      }
+      permits.add(p);
+    }
+    assertEquals(null, bulkhead.tryAcquire());
+    permits.forEach(Permit::close);
+  }
+
+  /** Something one worker does between operations (a limit change); may be null. */
+  interface Disturbance {
+    void apply(SplittableRandom random);
+  }
+
+  static final class Stats {
+    final AtomicInteger inside = new AtomicInteger();
+    final AtomicInteger maxInside = new AtomicInteger();
+    final LongAdder successes = new LongAdder();
+    final LongAdder refusals = new LongAdder();
+    final LongAdder interrupts = new LongAdder();
+
+    void enter() {
+      int now = inside.incrementAndGet();
+      maxInside.accumulateAndGet(now, Math::max);
+    }
+
+    void exit() {
+      inside.decrementAndGet();
+    }
+
+    @Override
+    public String toString() {
+      return "successes=" + successes + ", refusals=" + refusals + ", interrupts=" + interrupts + ", maxInside=" + maxInside;
+    }
+  }
+
+  private static Stats hammer(Bulkhead bulkhead, int limitForInfo, Disturbance disturbance) throws Exception {
+    Stats stats = new Stats();
+    ExecutorService completer = Executors.newFixedThreadPool(2);
+    CyclicBarrier start = new CyclicBarrier(WORKERS + 1);
+    CountDownLatch done = new CountDownLatch(WORKERS);
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    List<Thread> workers = new ArrayList<>();
+    for (int w = 0; w < WORKERS; w++) {
+      SplittableRandom random = new SplittableRandom(42 + w);
+      Thread t = new Thread(() -> {
+        try {
+          start.await();
+          for (int i = 0; i < ITERATIONS; i++) {
+            Thread.interrupted(); // a stray interrupt from the last round must not leak into this one
+            if (disturbance != null && random.nextInt(50) == 0) {
+              disturbance.apply(random);
+            }
+            step(bulkhead, random, stats, completer);
+          }
+        } catch (Throwable e) {
+          failure.compareAndSet(null, e);
+        } finally {
+          Thread.interrupted();
+          done.countDown();
+        }
+      }, "worker-" + w);
+      t.setDaemon(true);
+      workers.add(t);
+      t.start();
+    }
+    Thread interrupter = new Thread(() -> {
+      SplittableRandom random = new SplittableRandom(7);
+      while (done.getCount() > 0) {
+        workers.get(random.nextInt(WORKERS)).interrupt();
+        LockSupport.parkNanos(20_000);
+      }
+    }, "interrupter");
+    interrupter.setDaemon(true);
+    start.await(30, TimeUnit.SECONDS);
+    interrupter.start();
+    assertTrue(done.await(50, TimeUnit.SECONDS), "workers did not finish");
+    interrupter.join(10_000);
+    // Every async call was handed to the completer, which ends it; wait for the last ones.
+    completer.shutdown();
+    assertTrue(completer.awaitTermination(30, TimeUnit.SECONDS));
+    if (failure.get() != null) {
+      throw new AssertionError("a worker failed (limit " + limitForInfo + ")", failure.get());
+    }
+    return stats;
+  }
+
+  private static void step(Bulkhead bulkhead, SplittableRandom random, Stats stats, ExecutorService completer)
+      throws Exception {
+    int choice = random.nextInt(100);
+    try {
+      if (choice < 30) {
+        boolean throwing = random.nextBoolean();
+        try {
+          bulkhead.call(() -> {
+            stats.enter();
+            try {
+              spin(random);
+              if (throwing) {
+                throw new IllegalStateException("inside");
+              }
+              return null;
+            } finally {
+              stats.exit();
+            }
+          });
+          stats.successes.increment();
+        } catch (IllegalStateException expected) {
+          stats.successes.increment();
+        }
+      } else if (choice < 50) {
+        Permit p = bulkhead.tryAcquire();
+        if (p == null) {
+          stats.refusals.increment();
+          return;
+        }
+        stats.enter();
+        spin(random);
+        stats.exit();
+        p.close();
+        if (random.nextBoolean()) {
+          p.close(); // a double close must be harmless
+        }
+        stats.successes.increment();
+      } else if (choice < 75) {
+        Permit p = bulkhead.acquire(); // may time out or be interrupted while waiting
+        stats.enter();
+        spin(random);
+        stats.exit();
+        if (random.nextBoolean()) {
+          p.success();
+        }
+        p.close();
+        stats.successes.increment();
+      } else {
+        CompletableFuture<Void> inner = new CompletableFuture<>();
+        CompletionStage<Void> outer = bulkhead.callAsync(() -> {
+          stats.enter();
+          return inner;
+        });
+        if (outer.toCompletableFuture().isCompletedExceptionally()) {
+          stats.refusals.increment();
+          return;
+        }
+        int ending = random.nextInt(3);
+        completer.execute(() -> {
+          stats.exit(); // leaves before the permit is returned
+          switch (ending) {
+            case 0 -> inner.complete(null);
+            case 1 -> inner.completeExceptionally(new IllegalStateException("async failure"));
+            default -> outer.toCompletableFuture().cancel(false);
+          }
+        });
+        stats.successes.increment();
+      }
+    } catch (BulkheadFullException refused) {
+      stats.refusals.increment();
+    } catch (InterruptedException interrupted) {
+      stats.interrupts.increment();
+    }
+  }
+
+  private static void spin(SplittableRandom random) {
+    int n = random.nextInt(200);
+    for (int i = 0; i < n; i++) {
+      Thread.onSpinWait();
+    }
+  }
+}

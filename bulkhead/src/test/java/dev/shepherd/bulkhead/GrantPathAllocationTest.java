@@ -1,0 +1,98 @@
+package dev.shepherd.bulkhead;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.shepherd.core.EventListener;
+import java.lang.management.ManagementFactory;
+import java.util.concurrent.Callable;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The grant path allocates nothing: {@code call} on both bulkheads, measured with the JVM's
+ * per-thread allocation counter after warm-up. A single allocation per call would show up as at
+ * least 16 bytes x 200,000 calls = 3.2 MB; the threshold of 64 KB leaves room only for the
+ * counter's own noise. The permit API is measured too: exactly one small object per grant.
+ */
+class GrantPathAllocationTest {
+
+  private static final int CALLS = 200_000;
+  private static final Object RESULT = new Object();
+
+  private static long allocatedBytes(Callable<?> body) throws Exception {
+    com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+    long id = Thread.currentThread().getId();
+    for (int i = 0; i < 5; i++) { // warm up: let the JIT compile the path being measured
+      body.call();
+    }
+    long before = threads.getThreadAllocatedBytes(id);
+    body.call();
+    return threads.getThreadAllocatedBytes(id) - before;
+  }
+
+  private static void assumeMeasurable() {
+    assumeTrue(ManagementFactory.getThreadMXBean() instanceof com.sun.management.ThreadMXBean
+        && ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).isThreadAllocatedMemorySupported(),
+        "this JVM cannot count allocated bytes per thread");
+  }
+
+  @Test
+  void bulkheadCallAllocatesNothing() throws Exception {
+    assumeMeasurable();
+    Bulkhead bulkhead = Bulkhead.builder().maxConcurrent(4).listener(EventListener.noop()).build();
+    Callable<Object> action = () -> RESULT;
+    long bytes = allocatedBytes(() -> {
+      Object last = null;
+      for (int i = 0; i < CALLS; i++) {
+        last = bulkhead.call(action);
+      }
+      return last;
+    });
+    assertTrue(bytes < 65_536, bytes + " bytes for " + CALLS + " calls");
+  }
+
+  @Test
+  void fairBulkheadCallAllocatesNothing() throws Exception {
+    assumeMeasurable();
+    Bulkhead bulkhead = Bulkhead.builder().maxConcurrent(4).fair(true).listener(EventListener.noop()).build();
+    Callable<Object> action = () -> RESULT;
+    long bytes = allocatedBytes(() -> {
+      Object last = null;
+      for (int i = 0; i < CALLS; i++) {
+        last = bulkhead.call(action);
+      }
+      return last;
+    });
+    assertTrue(bytes < 65_536, bytes + " bytes for " + CALLS + " calls");
+  }
+
+  @Test
+  void adaptiveCallAllocatesNothing() throws Exception {
+    assumeMeasurable();
+    AdaptiveBulkhead bulkhead = AdaptiveBulkhead.builder().initialLimit(8).listener(EventListener.noop()).build();
+    Callable<Object> action = () -> RESULT;
+    long bytes = allocatedBytes(() -> {
+      Object last = null;
+      for (int i = 0; i < CALLS; i++) {
+        last = bulkhead.call(action);
+      }
+      return last;
+    });
+    assertTrue(bytes < 65_536, bytes + " bytes for " + CALLS + " calls");
+  }
+
+  @Test
+  void thePermitApiAllocatesAtMostOneSmallObjectPerGrant() throws Exception {
+    assumeMeasurable();
+    Bulkhead bulkhead = Bulkhead.builder().maxConcurrent(4).listener(EventListener.noop()).build();
+    long bytes = allocatedBytes(() -> {
+      for (int i = 0; i < CALLS; i++) {
+        Permit p = bulkhead.tryAcquire();
+        p.close();
+      }
+      return null;
+    });
+    // A Permit is a header and four fields: 32 bytes with compressed references, 40 without.
+    assertTrue(bytes <= 40L * CALLS + 65_536, bytes + " bytes for " + CALLS + " grants");
+  }
+}
