@@ -1,10 +1,13 @@
 package dev.shepherd.examples;
 
+import dev.shepherd.bulkhead.AdaptiveBulkhead;
+import dev.shepherd.core.EventListener;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +18,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Supplier;
@@ -134,9 +138,49 @@ public final class RunawayUpstream {
         "");
   }
 
-  /** The callers compared, in order. */
+  /** The callers compared, in order; each call makes fresh ones. */
   static List<Caller> callers() {
-    return List.of(unprotected());
+    return List.of(unprotected(), adaptive());
+  }
+
+  /**
+   * The fix: an {@link AdaptiveBulkhead} between 2 and 50 concurrent calls, and a 1-second
+   * timeout on each request so that a stalled call ends and teaches the bulkhead to shrink.
+   */
+  static Caller adaptive() {
+    AdaptiveBulkhead bulkhead = AdaptiveBulkhead.builder()
+        .name("partner-api")
+        .minLimit(2)
+        .maxLimit(50)
+        .initialLimit(20)
+        .latencyTarget(Duration.ofMillis(250))
+        .latencyTolerance(4.0)
+        .callTimeout(Duration.ofSeconds(1))
+        .dropWhen(failure -> failure instanceof HttpTimeoutException || failure instanceof TimeoutException)
+        .listener(EventListener.noop())
+        .build();
+    return new Caller() {
+      @Override
+      public String name() {
+        return "AdaptiveBulkhead + 1 s timeout";
+      }
+
+      @Override
+      public CompletionStage<HttpResponse<Void>> call(
+          Supplier<CompletionStage<HttpResponse<Void>>> upstream) {
+        return bulkhead.callAsync(upstream);
+      }
+
+      @Override
+      public int limit() {
+        return bulkhead.limit();
+      }
+
+      @Override
+      public Duration timeout() {
+        return Duration.ofSeconds(1);
+      }
+    };
   }
 
   /** The outage: every call goes straight to the upstream and waits as long as it takes. */

@@ -1,0 +1,70 @@
+package dev.shepherd.examples;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.OutputStream;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The storm's story at a small scale, asserted with margins: 5,000 hubs against a database of
+ * 100/s, the same 50 seconds of work per fleet as the default 100,000 against 2,000/s.
+ */
+class StormOutcomeTest {
+
+  private static final StormConfig SMALL =
+      new StormConfig(5_000, 100, 42L, 1_800, 10_000_000_000L, Path.of("target", "unused"));
+  private static final PrintStream SILENT = new PrintStream(OutputStream.nullOutputStream());
+
+  private static List<SimulationResult> results;
+
+  @BeforeAll
+  static void simulate() {
+    results = StormSimulator.simulate(SMALL, Strategies.all(), SILENT);
+  }
+
+  private static SimulationResult result(String prefix) {
+    return results.stream().filter(r -> r.name().startsWith(prefix)).findFirst().orElseThrow();
+  }
+
+  @Test
+  void fullJitterReaches99PercentWellBeforeExponentialBackoffWithoutJitter() {
+    long jitter = result("3 ").nanosTo99();
+    long plain = result("2 ").nanosTo99();
+    assertTrue(jitter > 0, "full jitter never reached 99 %");
+    // "Never" (-1) is later than any time; otherwise full jitter must win by a fifth at least.
+    assertTrue(plain < 0 || jitter * 1.2 < plain, "full jitter " + jitter + " ns, exponential " + plain + " ns");
+  }
+
+  @Test
+  void immediateRetryCollapsesAndNeverRecovers() {
+    SimulationResult storm = result("1 ");
+    assertEquals(-1, storm.nanosTo50(), "immediate retry recovered");
+    assertEquals(SMALL.hubs(), storm.peakAttemptsPerSecond(), "the whole fleet came back in one second");
+    // The database works flat out, and almost all of it is wasted on hubs that already gave up.
+    assertTrue(storm.wastedAuthentications() > 0.9 * storm.databaseAuthentications());
+  }
+
+  @Test
+  void theSameSeedGivesTheSameTableTwice() {
+    List<SimulationResult> again = StormSimulator.simulate(SMALL, Strategies.all(), SILENT);
+    assertEquals(StormReport.table(results), StormReport.table(again));
+    for (int i = 0; i < results.size(); i++) {
+      assertArrayEquals(results.get(i).attemptsPerSecond(), again.get(i).attemptsPerSecond());
+      assertArrayEquals(results.get(i).connectedAtSecondEnd(), again.get(i).connectedAtSecondEnd());
+    }
+  }
+
+  @Test
+  void anotherSeedGivesAnotherStorm() {
+    StormConfig other = new StormConfig(5_000, 100, 43L, 1_800, 10_000_000_000L, Path.of("unused"));
+    List<SimulationResult> different = StormSimulator.simulate(other, Strategies.all(), SILENT);
+    assertNotEquals(StormReport.table(results), StormReport.table(different));
+  }
+}
