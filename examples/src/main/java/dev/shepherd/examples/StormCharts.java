@@ -29,9 +29,6 @@ final class StormCharts {
     new Color(0x2C, 0xA0, 0x2C),
   };
 
-  /** The attempts chart averages each window of this many seconds, so bursts stay readable. */
-  static final int WINDOW_SECONDS = 10;
-
   private static final int WIDTH = 1100;
   private static final int HEIGHT = 420;
 
@@ -46,7 +43,8 @@ final class StormCharts {
    */
   static List<Path> write(List<SimulationResult> results, StormConfig config, Path directory)
       throws IOException {
-    return write(results, config.hubs(), config.capacity(), config.durationSeconds(), directory, "storm");
+    return write(results, config.hubs(), config.capacity(), config.durationSeconds(), directory, "storm",
+        "after the drop");
   }
 
   /**
@@ -59,15 +57,17 @@ final class StormCharts {
    * @param durationSeconds the span of the x axis
    * @param directory where to write
    * @param prefix the files' common name
+   * @param since what time zero is, completing the x axis' title ("seconds after the drop")
    * @return the paths written, the combined chart first
    * @throws IOException if a file cannot be written
    */
   static List<Path> write(List<SimulationResult> results, int hubs, int capacity, int durationSeconds,
-      Path directory, String prefix) throws IOException {
+      Path directory, String prefix, String since) throws IOException {
     System.setProperty("java.awt.headless", "true");
     Files.createDirectories(directory);
-    XYChart attempts = attemptsChart(results, capacity, durationSeconds);
-    XYChart connected = connectedChart(results, hubs, durationSeconds);
+    Axis axis = new Axis(durationSeconds, since);
+    XYChart attempts = attemptsChart(results, capacity, axis);
+    XYChart connected = connectedChart(results, hubs, axis);
     Path combined = directory.resolve(prefix + ".png");
     Path attemptsFile = directory.resolve(prefix + "-attempts.png");
     Path connectedFile = directory.resolve(prefix + "-connected.png");
@@ -77,35 +77,64 @@ final class StormCharts {
     return List.of(combined, attemptsFile, connectedFile);
   }
 
+  /**
+   * The time axis: minutes for long runs, seconds for short ones.
+   *
+   * @param durationSeconds the span
+   * @param since what time zero is
+   */
+  record Axis(int durationSeconds, String since) {
+    double unit() {
+      return durationSeconds > 300 ? 60.0 : 1.0;
+    }
+
+    String title() {
+      return (durationSeconds > 300 ? "minutes " : "seconds ") + since;
+    }
+
+    double at(double seconds) {
+      return seconds / unit();
+    }
+
+    /** The attempts chart averages windows of this many seconds: about 180 points per line. */
+    int windowSeconds() {
+      return Math.max(1, durationSeconds / 180);
+    }
+  }
+
   /** XChart appends the extension itself. */
   private static String strip(Path file) {
     String name = file.toString();
     return name.substring(0, name.length() - ".png".length());
   }
 
-  static XYChart attemptsChart(List<SimulationResult> results, int capacity, int durationSeconds) {
+  static XYChart attemptsChart(List<SimulationResult> results, int capacity, Axis axis) {
     XYChart chart = chart(
         String.format(java.util.Locale.ROOT,
-            "Connection attempts per second, mean of each %d s (log scale; 0 drawn at 1) - database capacity %,d/s",
-            WINDOW_SECONDS, capacity),
-        "attempts / s", durationSeconds);
+            axis.windowSeconds() == 1
+                ? "Connection attempts per second (log scale; 0 drawn at 1) - database capacity %2$,d/s"
+                : "Connection attempts per second, mean of each %d s (log scale; 0 drawn at 1) - database capacity %,d/s",
+            axis.windowSeconds(), capacity),
+        "attempts / s", axis);
     chart.getStyler().setYAxisLogarithmic(true);
     chart.getStyler().setYAxisMin(1.0);
     chart.getStyler().setYAxisDecimalPattern("#,###");
     int index = 0;
     for (SimulationResult result : results) {
       int[] values = result.attemptsPerSecond();
-      int windows = (values.length + WINDOW_SECONDS - 1) / WINDOW_SECONDS;
+      int window = axis.windowSeconds();
+      int windows = (values.length + window - 1) / window;
       double[] x = new double[windows];
       double[] y = new double[windows];
       for (int w = 0; w < windows; w++) {
-        int from = w * WINDOW_SECONDS;
-        int to = Math.min(values.length, from + WINDOW_SECONDS);
+        int from = w * window;
+        int to = Math.min(values.length, from + window);
         long sum = 0;
         for (int s = from; s < to; s++) {
           sum += values[s];
         }
-        x[w] = from / 60.0;
+        // Each window's mean is drawn at its middle.
+        x[w] = axis.at((from + to) / 2.0);
         // A logarithmic axis cannot show zero: a silent window is drawn on the axis, at 1.
         y[w] = Math.max(1.0, (double) sum / (to - from));
       }
@@ -113,7 +142,7 @@ final class StormCharts {
     }
     XYSeries capacityLine = chart.addSeries(
         "database capacity",
-        new double[] {0.0, durationSeconds / 60.0},
+        new double[] {0.0, axis.at(axis.durationSeconds())},
         new double[] {capacity, capacity});
     capacityLine.setMarker(SeriesMarkers.NONE);
     capacityLine.setLineColor(Color.GRAY);
@@ -122,33 +151,33 @@ final class StormCharts {
     return chart;
   }
 
-  static XYChart connectedChart(List<SimulationResult> results, int hubs, int durationSeconds) {
+  static XYChart connectedChart(List<SimulationResult> results, int hubs, Axis axis) {
     XYChart chart = chart(
-        String.format(java.util.Locale.ROOT, "Connected hubs (of %,d)", hubs), "hubs connected", durationSeconds);
+        String.format(java.util.Locale.ROOT, "Connected hubs (of %,d)", hubs), "hubs connected", axis);
     chart.getStyler().setYAxisMin(0.0);
     chart.getStyler().setYAxisMax((double) hubs);
     chart.getStyler().setYAxisDecimalPattern("#,###");
     int index = 0;
     for (SimulationResult result : results) {
       int[] values = result.connectedAtSecondEnd();
-      double[] x = new double[values.length];
-      double[] y = new double[values.length];
+      double[] x = new double[values.length + 1];
+      double[] y = new double[values.length + 1];
+      // None connected at time zero; then the count at the end of each second.
       for (int s = 0; s < values.length; s++) {
-        // The count at the end of second s, drawn at s: the line starts at second 0's end.
-        x[s] = s / 60.0;
-        y[s] = values[s];
+        x[s + 1] = axis.at(s + 1);
+        y[s + 1] = values[s];
       }
       style(chart.addSeries(result.name(), x, y), index++);
     }
     return chart;
   }
 
-  private static XYChart chart(String title, String yTitle, int durationSeconds) {
+  private static XYChart chart(String title, String yTitle, Axis axis) {
     XYChart chart = new XYChartBuilder()
         .width(WIDTH)
         .height(HEIGHT)
         .title(title)
-        .xAxisTitle("minutes after the drop")
+        .xAxisTitle(axis.title())
         .yAxisTitle(yTitle)
         .build();
     chart.getStyler().setLegendPosition(LegendPosition.OutsideE);
@@ -156,7 +185,7 @@ final class StormCharts {
     chart.getStyler().setPlotBackgroundColor(Color.WHITE);
     chart.getStyler().setPlotGridLinesColor(new Color(0xE0, 0xE0, 0xE0));
     chart.getStyler().setXAxisMin(0.0);
-    chart.getStyler().setXAxisMax(durationSeconds / 60.0);
+    chart.getStyler().setXAxisMax(axis.at(axis.durationSeconds()));
     chart.getStyler().setXAxisDecimalPattern("#,##0.#");
     chart.getStyler().setMarkerSize(0);
     return chart;
