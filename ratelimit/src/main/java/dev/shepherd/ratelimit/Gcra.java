@@ -48,13 +48,17 @@ import java.util.concurrent.atomic.LongAdder;
  * grant of the ideal bucket applied to the latest state, so grants are linearizable at their CAS.
  * The grant path allocates nothing, takes no lock and logs nothing; counters are LongAdders.
  *
- * Reservations (tryAcquire with a wait) take the permits now, at TAT' = max(TAT, t) + n*I, which
- * may lie up to maxWait beyond tau, and sleep until t + excess, the instant the ideal bucket would
- * have granted them. An interrupted sleeper CASes TAT' back to max(TAT, t) (the state just before
- * its reservation); that succeeds only if no one has taken permits since, because later grants and
- * reservations were decided, and their wake-ups fixed, with this reservation in place. If the CAS
- * fails the permits stay consumed: the bucket behaves as if the interrupted caller had used them
- * at its turn, which keeps every bound.
+ * Reservations (tryAcquire with a wait). The wait w is the excess rounded up to a whole nanosecond:
+ * the first ticker reading at which the ideal bucket would grant the request. The reservation is
+ * decided now but applied as that request arriving at t + w: TAT' = max(TAT, t + w) + n*I, which may
+ * lie up to maxWait beyond tau (hence HORIZON). So the sequence of release times is one the ideal
+ * bucket would grant, and the window bound holds for releases too. (Applying it at the fractional
+ * due time instead lets the next caller in less than an interval after a rounded-up release.) An
+ * interrupted sleeper CASes TAT' back to the state just before its reservation; that succeeds only
+ * if no one has taken permits since, because later grants and reservations were decided, and their
+ * wake-ups fixed, with this reservation in place. If the CAS fails the permits stay consumed: the
+ * bucket behaves as if the interrupted caller had used them at its release time, which keeps every
+ * bound.
  */
 /** The lock-free GCRA cell behind {@link TokenBucket} and the metering {@link LeakyBucket}. */
 final class Gcra {
@@ -152,28 +156,33 @@ final class Gcra {
     Objects.requireNonNull(maxWait, "maxWait");
     Checks.nonNegative(maxWait, "maxWait");
     long cost = permits * interval;
-    long maxWaitUnits = rate.toUnits(Durations.toNanosSaturated(maxWait));
+    long maxWaitNanos = Durations.toNanosSaturated(maxWait);
     long before;
     long after;
-    long excess;
+    long wait;
     for (;;) {
       long current = (long) TAT.getVolatile(this);
       long now = ticker.read() * scale;
       long debt = debt(current, now);
-      excess = debt - tau + cost;
-      if (excess > maxWaitUnits || debt + cost > Rate.HORIZON) {
-        reject(rate.toNanosCeil(excess), permits);
+      long excess = debt - tau + cost;
+      wait = excess <= 0 ? 0 : rate.toNanosCeil(excess);
+      // The reservation is the request arriving at its release time now + wait (a whole
+      // nanosecond), decided early: TAT' = max(TAT, now + wait) + cost. Using the exact, fractional
+      // due time instead would let the next caller in less than one interval after the release.
+      long start = Math.max(debt, wait * scale); // wait * scale < excess + scale: no overflow
+      if (wait > maxWaitNanos || start + cost > Rate.HORIZON) {
+        reject(wait, permits);
         return false;
       }
       before = now + debt;
-      after = before + cost;
+      after = now + start + cost;
       if (TAT.compareAndSet(this, current, after)) {
         break;
       }
     }
-    if (excess > 0) {
+    if (wait > 0) {
       try {
-        sleeper.sleep(Duration.ofNanos(rate.toNanosCeil(excess)));
+        sleeper.sleep(Duration.ofNanos(wait));
       } catch (Throwable t) {
         // Give the reservation back if nobody has stacked on it; see the design note.
         TAT.compareAndSet(this, after, before);

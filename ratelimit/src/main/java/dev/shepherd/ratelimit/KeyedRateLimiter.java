@@ -246,7 +246,7 @@ public final class KeyedRateLimiter<K> {
     Objects.requireNonNull(key, "key");
     long cost = checkPermits(permits) * interval;
     Objects.requireNonNull(maxWait, "maxWait");
-    long maxWaitUnits = rate.toUnits(Durations.toNanosSaturated(Checks.nonNegative(maxWait, "maxWait")));
+    long maxWaitNanos = Durations.toNanosSaturated(Checks.nonNegative(maxWait, "maxWait"));
     for (;;) {
       Bucket b = buckets.get(key);
       if (b == null) {
@@ -265,16 +265,18 @@ public final class KeyedRateLimiter<K> {
         long now = ticker.read() * scale;
         long debt = debt(s, now);
         long excess = debt - tau + cost;
-        if (excess > maxWaitUnits || debt + cost > Rate.HORIZON) {
-          reject(rate.toNanosCeil(excess), permits, "rate limit exceeded");
+        long wait = excess <= 0 ? 0 : rate.toNanosCeil(excess);
+        long start = Math.max(debt, wait * scale); // as a request arriving at now + wait: see Gcra
+        if (wait > maxWaitNanos || start + cost > Rate.HORIZON) {
+          reject(wait, permits, "rate limit exceeded");
           return false;
         }
         long before = now + debt;
-        long after = before + cost;
+        long after = now + start + cost;
         if (STATE.compareAndSet(b, s, after << 1)) {
-          if (excess > 0) {
+          if (wait > 0) {
             try {
-              sleeper.sleep(Duration.ofNanos(rate.toNanosCeil(excess)));
+              sleeper.sleep(Duration.ofNanos(wait));
             } catch (Throwable t) {
               STATE.compareAndSet(b, after << 1, before << 1);
               throw t;
