@@ -43,12 +43,13 @@ import java.util.function.Supplier;
  *
  * At the maximum. When the map is full and a new key arrives, the thread that wins the sweep lock
  * (a ReentrantLock: never on the path of an existing key) evicts every refilled bucket. If that
- * freed less than an eighth of maxKeys, the next sweep is scheduled for when an eighth of the
- * remaining buckets will have refilled if left alone; until then new keys are refused at once (no
- * lock, no allocation beyond the rejection) with that wait as their retry-after. Each sweep costs
- * O(maxKeys) and either frees an eighth of the table or postpones the next sweep, so a flood of new
- * keys costs O(1) amortized per key. Busy buckets are never evicted: that would hand their keys a
- * fresh burst, which is exactly what an attacker cycling through keys wants.
+ * freed fewer than max(1, maxKeys / 8), the next sweep is scheduled for when enough further
+ * buckets will have refilled, if left alone, to make up that number; until then new keys are
+ * refused at once (no lock, no allocation beyond the rejection) with that wait as their
+ * retry-after. Each sweep costs O(maxKeys) and either frees an eighth of the table or postpones the
+ * next sweep until the rest of that eighth will have refilled, so a flood of new keys costs O(1)
+ * amortized per key. Busy buckets are never evicted: that would hand their keys a fresh burst,
+ * which is exactly what an attacker cycling through keys wants.
  */
 /**
  * One token bucket per key (per device id, per IP address), in bounded memory.
@@ -69,13 +70,14 @@ import java.util.function.Supplier;
  *       also available as {@link #evictRefilled()}), and the new key takes a freed slot.
  *   <li>If no bucket has refilled, because at least {@code maxKeys} keys are active, the new key's
  *       request is <b>refused</b> with a {@link RateLimitExceededException} (for {@link #call}) whose
- *       retry-after is the time until the next sweep: the moment an eighth of the table will have
- *       refilled if left alone (at most one refill time, {@code burst / rate}). Keys already in the
- *       table are not affected. Busy buckets are never evicted, since a key that lost its bucket
+ *       retry-after is the time until the next sweep (at most one refill time,
+ *       {@code burst / rate}). Keys already in the table are not affected: they are always answered
+ *       by their own buckets. Busy buckets are never evicted, since a key that lost its bucket
  *       would get a fresh burst: a flood that could evict them would lift every limit.
- *   <li>To keep sweeps cheap under a flood (O(1) amortized per new key), a sweep that frees less than
- *       an eighth of the table postpones the next one until an eighth will have refilled; a new key
- *       arriving in between is refused even if a bucket has just refilled.
+ *   <li>To keep sweeps cheap under a flood (O(1) amortized per new key), a sweep that frees fewer
+ *       than {@code max(1, maxKeys / 8)} buckets postpones the next one until enough further buckets
+ *       will have refilled, if left alone, to make up that number; new keys arriving in between are
+ *       refused (once the freed slots are taken) even if a bucket has refilled meanwhile.
  * </ul>
  * Size {@code maxKeys} above the number of keys expected to be active within one refill time.
  *
