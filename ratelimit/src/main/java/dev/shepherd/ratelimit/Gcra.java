@@ -33,25 +33,31 @@ import java.util.concurrent.atomic.LongAdder;
  * d = TAT - t*scale is ever used, computed with wrapping arithmetic. Multiplication and subtraction
  * modulo 2^64 are exact, so d is right whenever the true difference lies in [-2^63, 2^63): a ticker
  * starting near Long.MIN_VALUE or wrapping past Long.MAX_VALUE changes nothing. A valid state never
- * has d above HORIZON (debt is at most tau plus an accepted reservation), so a d in
- * (HORIZON, 2^63) can only be an old TAT whose distance from now wrapped around: it is read as "full".
- * The one inexact case: a bucket left without calls for (2^64 - HORIZON) / scale ns or more
- * (at least 146 years / scale) may read such an ancient TAT as a debt of at most HORIZON units and
- * reject for that long. That direction is safe: it never grants more than the ideal bucket.
+ * has d above H = tau + max(tau, 1 hour) (the debt of a full burst plus accepted reservations, which
+ * may queue that far ahead; Rate.horizon), so a d in (H, 2^63) can only be an old TAT whose distance
+ * from now wrapped around: it is read as "full".
  *
+ * The limit of one long. An exact state must tell apart every TAT on a grid of 1/scale ns over the
+ * whole time a bucket may sit idle, so no 64-bit encoding can be exact for idle periods of 2^64 /
+ * scale ns and more. Here: with no call for G ns, the answer is exact while G * scale mod 2^64 lies
+ * below 2^64 - H, in particular for every G < (2^64 - H) / scale, at least 2^62 / scale ns (146 years
+ * when scale is 1, 48 years at 3 per second). Past that, an ancient TAT may be misread as a debt of
+ * at most H (for a fraction H / 2^64 of such gap lengths) and the next request refused for at most
+ * H / scale ns. That direction is safe: it never grants more than the ideal bucket.
+
  * Lock-free. A call reads the state (volatile), then the ticker, decides, and publishes TAT' with
  * one compareAndSet; if another thread changed the state in between, it rereads both and decides
  * again. Reading the state before the ticker matters: a state written by another thread was
  * computed from a ticker reading taken before that thread's CAS, which happens-before our read of
  * the state, which precedes our own ticker reading; a monotonic ticker therefore gives now >= the
- * writer's now, so a fresh state never looks further ahead than HORIZON. Every successful CAS is one
+ * writer's now, so a fresh state never looks further ahead than H. Every successful CAS is one
  * grant of the ideal bucket applied to the latest state, so grants are linearizable at their CAS.
  * The grant path allocates nothing, takes no lock and logs nothing; counters are LongAdders.
  *
  * Reservations (tryAcquire with a wait). The wait w is the excess rounded up to a whole nanosecond:
  * the first ticker reading at which the ideal bucket would grant the request. The reservation is
  * decided now but applied as that request arriving at t + w: TAT' = max(TAT, t + w) + n*I, which may
- * lie up to maxWait beyond tau (hence HORIZON). So the sequence of release times is one the ideal
+ * lie up to maxWait beyond tau (at most up to H). So the sequence of release times is one the ideal
  * bucket would grant, and the window bound holds for releases too. (Applying it at the fractional
  * due time instead lets the next caller in less than an interval after a rounded-up release.) An
  * interrupted sleeper CASes TAT' back to the state just before its reservation; that succeeds only
@@ -84,6 +90,8 @@ final class Gcra {
   private final long interval;
   /** Burst tolerance, in units: a request is granted iff its excess over tau is not positive. */
   final long tau;
+  /** The largest valid debt, in units: tau plus reservations up to max(tau, 1 h); see Rate. */
+  private final long horizon;
   /** The most permits one request may ask for: floor(tau / interval). */
   final int maxPermits;
   /** What "at most" the permits check reports, e.g. "the burst". */
@@ -109,6 +117,7 @@ final class Gcra {
     this.scale = rate.scale;
     this.interval = rate.intervalUnits;
     this.tau = tau;
+    this.horizon = rate.horizon(tau);
     this.maxPermits = (int) Math.min(Integer.MAX_VALUE, tau / interval);
     this.maxPermitsMeaning = maxPermitsMeaning;
     this.ticker = ticker;
@@ -129,9 +138,9 @@ final class Gcra {
   }
 
   /** The debt d = TAT - now in units, 0 when the bucket is full (or d wrapped, see the note). */
-  private static long debt(long tat, long now) {
+  private long debt(long tat, long now) {
     long d = tat - now;
-    return d <= 0 || d > Rate.HORIZON ? 0 : d;
+    return d <= 0 || d > horizon ? 0 : d;
   }
 
   long acquireOrRetryAfterNanos(int permits) {
@@ -170,7 +179,7 @@ final class Gcra {
       // nanosecond), decided early: TAT' = max(TAT, now + wait) + cost. Using the exact, fractional
       // due time instead would let the next caller in less than one interval after the release.
       long start = Math.max(debt, wait * scale); // wait * scale < excess + scale: no overflow
-      if (wait > maxWaitNanos || start + cost > Rate.HORIZON) {
+      if (wait > maxWaitNanos || start + cost > horizon) {
         reject(wait, permits);
         return false;
       }

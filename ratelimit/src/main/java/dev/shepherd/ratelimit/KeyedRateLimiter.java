@@ -27,7 +27,9 @@ import java.util.function.Supplier;
  * Each key has a Bucket holding one long: the GCRA theoretical arrival time in units (see Gcra),
  * shifted left by one; the low bit is a "dead" mark. Deciding for an existing key is exactly Gcra's
  * lock-free loop on that long (shifted arithmetic: (a<<1) - (b<<1) >> 1 recovers a - b whenever it
- * lies in [-2^62, 2^62), which holds for every live debt, at most HORIZON = 2^61).
+ * lies in [-2^62, 2^62), which holds for every live debt, at most the horizon H <= 2^61). Exact
+ * while a key's idle time G satisfies G * scale mod 2^63 < 2^63 - H, in particular for every
+ * G < 2^62 / scale ns; beyond that a phantom debt of at most H is possible, as in Gcra.
  *
  * Bound. size counts reserved slots; a slot is reserved (CAS-increment below maxKeys) before a
  * bucket is inserted and released only by the thread whose map.remove(key, bucket) succeeds, so the
@@ -107,6 +109,8 @@ public final class KeyedRateLimiter<K> {
   private final long scale;
   private final long interval;
   private final long tau;
+  /** The largest valid debt in units, see Rate#horizon. */
+  private final long horizon;
   private final int burst;
   private final int maxKeys;
   private final Ticker ticker;
@@ -138,6 +142,7 @@ public final class KeyedRateLimiter<K> {
     this.interval = b.rate.intervalUnits;
     this.burst = b.burst;
     this.tau = b.rate.tauForBurst(b.burst);
+    this.horizon = b.rate.horizon(tau);
     this.maxKeys = b.maxKeys;
     this.ticker = b.ticker;
     this.sleeper = b.sleeper;
@@ -269,7 +274,7 @@ public final class KeyedRateLimiter<K> {
         long excess = debt - tau + cost;
         long wait = excess <= 0 ? 0 : rate.toNanosCeil(excess);
         long start = Math.max(debt, wait * scale); // as a request arriving at now + wait: see Gcra
-        if (wait > maxWaitNanos || start + cost > Rate.HORIZON) {
+        if (wait > maxWaitNanos || start + cost > horizon) {
           reject(wait, permits, "rate limit exceeded");
           return false;
         }
@@ -436,9 +441,9 @@ public final class KeyedRateLimiter<K> {
   }
 
   /** The debt in units from a shifted state; 0 when refilled (or wrapped, see Gcra). */
-  private static long debt(long state, long now) {
+  private long debt(long state, long now) {
     long d = (state - (now << 1)) >> 1;
-    return d <= 0 || d > Rate.HORIZON ? 0 : d;
+    return d <= 0 || d > horizon ? 0 : d;
   }
 
   /** First request of a key with no bucket: insert a full bucket with this grant applied. */

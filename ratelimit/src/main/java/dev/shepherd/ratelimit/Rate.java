@@ -27,10 +27,12 @@ final class Rate {
   /** The fastest rate accepted: one permit per nanosecond, 10^9 per second. */
   static final double MAX_PER_SECOND = 1e9;
   /**
-   * The largest debt (theoretical arrival time minus now) a bucket may carry, in units. Bursts are
-   * limited to {@link #MAX_TAU} so that debt plus one request always stays within this horizon.
+   * The largest debt (theoretical arrival time minus now) any bucket may carry, in units. Each
+   * bucket uses a tighter bound of its own, {@link #horizon(long)}.
    */
   static final long HORIZON = 1L << 61;
+  /** Reservations may always queue this far ahead (more when one refill takes longer): 1 hour. */
+  static final long MIN_RESERVATION_NANOS = 3_600_000_000_000L;
   /** The largest burst tolerance, in units: 2^60 units, 36 years when {@code scale == 1}. */
   static final long MAX_TAU = 1L << 60;
 
@@ -52,7 +54,8 @@ final class Rate {
    * Returns {@code permits} per {@code period}, reduced to lowest terms.
    *
    * @throws IllegalArgumentException if either is not positive, the period is longer than about 292
-   *     years, or the rate is faster than one permit per nanosecond
+   *     years, or the rate is faster than one permit per nanosecond or slower than one per 2^60 ns
+   *     (36 years)
    */
   static Rate of(long permits, Duration period) {
     Checks.positive(permits, "permits");
@@ -66,6 +69,9 @@ final class Rate {
           permits + " per " + period);
     }
     long g = gcd(permits, periodNanos);
+    if (periodNanos / g > MAX_TAU) {
+      throw Checks.invalid("rate", "at least one permit per " + Duration.ofNanos(MAX_TAU), permits + " per " + period);
+    }
     return new Rate(permits / g, periodNanos / g);
   }
 
@@ -116,6 +122,16 @@ final class Rate {
           "burst", String.format(Locale.ROOT, "at most %d at %s (refill time at most 2^60 units)", maxBurst, this), burst);
     }
     return burst * intervalUnits;
+  }
+
+  /**
+   * Returns the largest debt, in units, a bucket with burst tolerance {@code tau} may carry: tau
+   * itself plus reservations queued up to {@code max(tau, 1 hour)} ahead, at most {@link #HORIZON}.
+   * A debt read above it can only be an ancient state whose distance wrapped (read as "full"); the
+   * tighter it is, the rarer and smaller a phantom debt after an over-long idle period.
+   */
+  long horizon(long tau) {
+    return Math.min(HORIZON, Durations.saturatedAdd(tau, Math.max(tau, toUnits(MIN_RESERVATION_NANOS))));
   }
 
   /** Returns {@code nanos} nanoseconds in units, saturated at {@link Long#MAX_VALUE}. */

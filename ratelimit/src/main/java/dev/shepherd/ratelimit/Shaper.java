@@ -31,9 +31,10 @@ import java.util.concurrent.atomic.LongAdder;
  * passes unused and the callers behind keep their (already computed) turns, so nobody is ever moved
  * earlier and spacing holds.
  *
- * Debts above HORIZON (2^61 ns, far above maxQueueDelay + the longest span, both capped at 2^60 ns)
- * cannot come from a live queue: they are old "next" values whose distance wrapped, read as an
- * empty queue (the ticker-reading order argument of Gcra applies here too).
+ * Debts above H = maxQueueDelay + the longest span (both capped at 2^60 ns) cannot come from a live
+ * queue: they are old "next" values whose distance wrapped, read as an empty queue (the
+ * ticker-reading order argument of Gcra applies here too). The state is in whole nanoseconds, so
+ * this is exact unless the queue is left alone for 2^64 - H ns (over 500 years) or more.
  */
 /** The queue (shaper) form of {@link LeakyBucket}. */
 final class Shaper {
@@ -56,6 +57,8 @@ final class Shaper {
   final long maxQueueDelayNanos;
   final Duration maxQueueDelay;
   final int maxPermits;
+  /** The largest valid debt, ns: maxQueueDelay plus the longest span. */
+  private final long horizon;
   private final LongAdder granted = new LongAdder();
   private final LongAdder rejected = new LongAdder();
 
@@ -68,6 +71,7 @@ final class Shaper {
     this.maxQueueDelay = maxQueueDelay;
     this.maxQueueDelayNanos = Durations.toNanosSaturated(maxQueueDelay);
     this.maxPermits = (int) Math.min(Integer.MAX_VALUE, Rate.MAX_TAU / rate.intervalUnits);
+    this.horizon = maxQueueDelayNanos + span(maxPermits);
     this.ticker = ticker;
     this.sleeper = sleeper;
     this.listener = listener;
@@ -85,9 +89,9 @@ final class Shaper {
   }
 
   /** How long the queue is busy from now, 0 when it is free (or the state wrapped, see above). */
-  private static long debt(long next, long now) {
+  private long debt(long next, long now) {
     long d = next - now;
-    return d <= 0 || d > Rate.HORIZON ? 0 : d;
+    return d <= 0 || d > horizon ? 0 : d;
   }
 
   long span(int permits) {

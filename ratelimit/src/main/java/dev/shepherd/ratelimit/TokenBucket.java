@@ -34,10 +34,13 @@ import java.util.Objects;
  *       drift: time is counted in units of {@code 1/S} ns, where {@code S} is the denominator of the
  *       emission interval in lowest terms (1 when the interval is a whole number of nanoseconds, for
  *       example at 10 per second; 3 at 3 per second, whose interval is 333,333,333⅓ ns), so every
- *       quantity is an integer. The one limit, which a 64-bit state cannot avoid: a bucket left
- *       entirely alone for more than {@code 2^62 / S} ns (146 years when {@code S = 1}, 48 years at 3
- *       per second) may then see a phantom debt and refuse for at most one refill time; it never
- *       grants more than it should.
+ *       quantity is an integer. The one limit, which no 64-bit state can avoid (it would have to
+ *       tell apart every instant on a {@code 1/S} ns grid over any idle period): exactness holds
+ *       while the bucket is never left without calls for {@code 2^62 / S} ns or more (146 years when
+ *       {@code S = 1}, 48 years at 3 per second, 2.5 hours at an odd rate such as 1,000,003 per
+ *       second). After a longer silence, a few gap lengths (a fraction {@code H / 2^64}, where
+ *       {@code H} is the refill time plus {@code max(1 h, refill time)}) make the bucket see a
+ *       phantom debt and refuse for at most {@code H}; it never grants more than it should.
  *   <li><b>Exact retry-after.</b> {@link #acquireOrRetryAfterNanos(int)} returns the smallest whole
  *       number of nanoseconds after which the same request would be granted.
  *   <li><b>Any ticker origin.</b> Arithmetic is modular on differences, so tickers starting near
@@ -55,8 +58,10 @@ import java.util.Objects;
  * the sleep is interrupted (or the sleeper throws), the reservation is returned if nobody has taken
  * permits since; otherwise it stays consumed, as if the caller had used its permits at their time,
  * because the callers behind it were already promised their times. Either way
- * {@link InterruptedException} is thrown. Waits beyond {@code 2^61 / S} ns are refused as if they
- * exceeded {@code maxWait}.
+ * {@link InterruptedException} is thrown. A reservation is applied as the same request arriving at
+ * its release time (a whole nanosecond), so release times obey every guarantee above. Reservations
+ * queue at most {@code max(1 hour, refill time)} beyond a full burst's debt; a wait needing more is
+ * refused as if it exceeded {@code maxWait}.
  *
  * <p>Thread-safe. Rates from one permit per day (or slower) to 10^9 per second are supported.
  */

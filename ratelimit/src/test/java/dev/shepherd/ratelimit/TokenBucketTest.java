@@ -114,6 +114,30 @@ class TokenBucketTest {
   }
 
   @Test
+  void beyondTheExactnessHorizonAPhantomDebtCanOnlyRefuseNeverOverGrant() {
+    // 1,000,003 per second: S = 1,000,003 units per ns, so one long spans 2^64 / S ns, about 5 h.
+    long s = 1_000_003L;
+    TokenBucket b = bucket().rate(s, Duration.ofSeconds(1)).burst(1).build();
+    long horizonUnits = 1L << 61; // tau + max(tau, 1 h) exceeds 2^61 units here, so it is capped
+    assertTrue(b.tryAcquire()); // TAT = now + 10^9 units
+    // Exact for any silence below (2^64 - H) / S ns (at least 2^62 / S): 4.5 hours here.
+    long exactGap = ((1L << 62) / s) * 3 / 2;
+    clock.advanceNanos(exactGap);
+    assertEquals(0, b.acquireOrRetryAfterNanos(1));
+    // A silence whose length in units lands just below a multiple of 2^64 makes the old TAT look
+    // like a debt of about 2^60 units: the bucket refuses, for at most H / S ns, instead of granting.
+    long start = clock.read();
+    long phantomGap = java.math.BigInteger.ONE.shiftLeft(64).subtract(java.math.BigInteger.ONE.shiftLeft(60))
+        .add(java.math.BigInteger.valueOf(s - 1)).divide(java.math.BigInteger.valueOf(s)).longValueExact();
+    clock.advanceNanos(phantomGap);
+    long wait = b.acquireOrRetryAfterNanos(1);
+    assertTrue(wait > 0 && wait <= horizonUnits / s + 1, "phantom wait " + wait);
+    assertTrue(clock.read() - start > (1L << 62) / s, "only past the documented horizon");
+    clock.advanceNanos(wait);
+    assertEquals(0, b.acquireOrRetryAfterNanos(1), "and it passes");
+  }
+
+  @Test
   void tryAcquireWithAWaitReservesAndSleepsExactlyTheRetryAfter() throws InterruptedException {
     TokenBucket b = bucket().rate(2, Duration.ofSeconds(1)).burst(2).build();
     assertTrue(b.tryAcquire(2));
