@@ -16,6 +16,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.RandomDistribution;
 import net.jqwik.api.Tuple;
 import net.jqwik.api.constraints.IntRange;
 
@@ -45,7 +46,7 @@ class KeyedRateLimiterProperties {
               Arbitraries.integers().between(1, c.burst()),
               Arbitraries.frequencyOf(Tuple.of(8, Arbitraries.just(false)), Tuple.of(1, Arbitraries.just(true))))
           .as(Step::new);
-      return step.list().ofMinSize(1).ofMaxSize(150).map(s -> new Scenario(c, s));
+      return step.list().ofMinSize(1).ofMaxSize(150).withSizeDistribution(RandomDistribution.uniform()).map(s -> new Scenario(c, s));
     });
   }
 

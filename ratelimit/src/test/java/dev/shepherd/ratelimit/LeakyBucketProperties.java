@@ -17,6 +17,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.RandomDistribution;
 import net.jqwik.api.Tuple;
 
 /**
@@ -45,7 +46,7 @@ class LeakyBucketProperties {
                     Tuple.of(1, Arbitraries.longs().between(0, c.maxGap()))),
                 Arbitraries.integers().between(1, maxPermits))
             .as((d, n) -> new long[] {d, n});
-        return step.list().ofMinSize(1).ofMaxSize(100).map(s -> new MeterScenario(c, tol, s));
+        return step.list().ofMinSize(1).ofMaxSize(100).withSizeDistribution(RandomDistribution.uniform()).map(s -> new MeterScenario(c, tol, s));
       });
     });
   }
@@ -92,7 +93,7 @@ class LeakyBucketProperties {
               Arbitraries.frequencyOf(Tuple.of(9, Arbitraries.just(false)), Tuple.of(1, Arbitraries.just(true))),
               Arbitraries.frequencyOf(Tuple.of(6, Arbitraries.just(true)), Tuple.of(1, Arbitraries.just(false))))
           .as(Arrival::new);
-      return maxDelay.flatMap(md -> arrival.list().ofMinSize(1).ofMaxSize(100)
+      return maxDelay.flatMap(md -> arrival.list().ofMinSize(1).ofMaxSize(100).withSizeDistribution(RandomDistribution.uniform())
           .map(a -> new QueueScenario(c.permits(), c.periodNanos(), md, c.origin(), a)));
     });
   }
@@ -117,7 +118,8 @@ class LeakyBucketProperties {
       long span = BigInteger.valueOf(a.permits()).multiply(t).add(p).subtract(BigInteger.ONE).divide(p).longValueExact();
       long wait = Math.max(0, free - now);
       int before = sleeper.sleeps.size();
-      String where = "at " + now + " in " + s;
+      long at = now;
+      java.util.function.Supplier<String> where = () -> "at " + at + " in " + s;
       if (!a.waits()) {
         long answer = q.acquireOrRetryAfterNanos(a.permits());
         assertEquals(wait, answer, where);
@@ -132,7 +134,7 @@ class LeakyBucketProperties {
         assertEquals(wait, q.currentWaitNanos(), where);
         RateLimitExceededException e = assertThrows(RateLimitExceededException.class, () -> q.acquire(a.permits()), where);
         assertEquals(wait - s.maxQueueDelay(), e.retryAfterNanos(), where);
-        assertEquals(before, sleeper.sleeps.size(), "a refused caller never queues: " + where);
+        assertEquals(before, sleeper.sleeps.size(), () -> "a refused caller never queues: " + where.get());
         continue;
       }
       if (a.interrupted() && wait > 0) {
@@ -145,7 +147,7 @@ class LeakyBucketProperties {
       try {
         q.acquire(a.permits());
       } catch (InterruptedException e) {
-        throw new AssertionError(where, e);
+        throw new AssertionError(where.get(), e);
       }
       long slept = sleeper.sleeps.size() == before ? 0 : sleeper.last();
       assertEquals(wait, slept, where);
@@ -157,11 +159,12 @@ class LeakyBucketProperties {
   }
 
   /** Asserts the turn is at least lastPermits emission intervals (exactly, in rationals) after the last. */
-  private static long check(long turn, long lastTurn, int lastPermits, BigInteger p, BigInteger t, String where) {
+  private static long check(long turn, long lastTurn, int lastPermits, BigInteger p, BigInteger t,
+      java.util.function.Supplier<String> where) {
     if (lastTurn != Long.MIN_VALUE) {
       // (turn - lastTurn) >= lastPermits * T / P
       assertTrue(BigInteger.valueOf(turn - lastTurn).multiply(p).compareTo(BigInteger.valueOf(lastPermits).multiply(t)) >= 0,
-          "turns closer than the emission interval " + where);
+          () -> "turns closer than the emission interval " + where.get());
     }
     return turn;
   }

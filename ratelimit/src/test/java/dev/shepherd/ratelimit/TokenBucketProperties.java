@@ -16,6 +16,7 @@ import net.jqwik.api.Combinators;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.RandomDistribution;
 
 /**
  * The token bucket's proofs: for any rate from one per day to 10^9 per second (including intervals
@@ -52,7 +53,7 @@ class TokenBucketProperties {
 
   @Provide
   Arbitrary<Scenario> scenarios() {
-    return configs().flatMap(c -> steps(c).list().ofMinSize(1).ofMaxSize(120).map(s -> new Scenario(c, s)));
+    return configs().flatMap(c -> steps(c).list().ofMinSize(1).ofMaxSize(120).withSizeDistribution(RandomDistribution.uniform()).map(s -> new Scenario(c, s)));
   }
 
   static Arbitrary<Config> configs() {
@@ -135,7 +136,8 @@ class TokenBucketProperties {
       model.advance(st.delta());
       elapsed = elapsed.add(BigInteger.valueOf(st.delta()));
       long expected = model.waitFor(st.permits());
-      String where = "step " + step + " of " + s;
+      int at = step;
+      java.util.function.Supplier<String> where = () -> "step " + at + " of " + s;
       if (st.maxWait() < 0) {
         assertEquals(Math.min(model.whole(), c.burst()), bucket.availablePermits(), where);
         long answer = bucket.acquireOrRetryAfterNanos(st.permits());
