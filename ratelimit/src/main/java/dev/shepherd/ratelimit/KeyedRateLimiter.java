@@ -63,9 +63,9 @@ import java.util.function.Supplier;
  *
  * <h2>Bounded memory</h2>
  * At most {@link Builder#maxKeys(int) maxKeys} buckets exist at any time, under any flood of
- * distinct keys; memory is therefore bounded by {@code maxKeys} small entries (about 80 bytes plus
- * the key each). A bucket that has refilled carries no information (it is identical to a new, full
- * one), so it may be dropped:
+ * distinct keys; memory is therefore bounded by {@code maxKeys} small entries (a map node and a
+ * one-{@code long} bucket, a few dozen bytes, plus the key each). A bucket that has refilled
+ * carries no information (it is identical to a new, full one), so it may be dropped:
  * <ul>
  *   <li>While the table has room, buckets are simply kept.
  *   <li>When it is full and a new key arrives, every refilled bucket is evicted at once (a sweep,
@@ -453,6 +453,9 @@ public final class KeyedRateLimiter<K> {
       if (s >= maxKeys) {
         long wait = makeRoom();
         if (wait > 0) {
+          if (buckets.containsKey(key)) {
+            return RETRY; // another thread inserted this key meanwhile: it has a bucket now
+          }
           return reject(wait, permits, "no room for a new key (maxKeys=" + maxKeys + ")");
         }
         return RETRY; // room was made: look the key up again, someone may have inserted it
@@ -652,7 +655,8 @@ public final class KeyedRateLimiter<K> {
 
     /**
      * Sets each key's refill rate in permits per second, read as the simplest fraction that rounds
-     * to the given {@code double}; unless {@link #burst(int)} is called the burst is
+     * to the given {@code double} (approximated to within 2^-20 ns per interval when that fraction is
+     * too complex); unless {@link #burst(int)} is called the burst is
      * {@code max(1, floor(permitsPerSecond))}.
      *
      * @param permitsPerSecond the rate, positive, finite and at most 10^9

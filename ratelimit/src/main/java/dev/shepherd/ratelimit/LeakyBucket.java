@@ -283,7 +283,8 @@ public final class LeakyBucket implements RateLimiter {
 
     /**
      * Sets the rate in permits per second, read as the simplest fraction that rounds to the given
-     * {@code double} (so {@code 3.0} is exactly 3 per second).
+     * {@code double} (so {@code 3.0} is exactly 3 per second; a {@code double} that is no such
+     * simple fraction is approximated to within 2^-20 ns per interval).
      *
      * @param permitsPerSecond the rate, positive, finite and at most 10^9
      * @return this builder

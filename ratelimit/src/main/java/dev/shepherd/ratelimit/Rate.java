@@ -38,7 +38,8 @@ final class Rate {
 
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
   private static final BigInteger BILLION = BigInteger.valueOf(NANOS_PER_SECOND);
-  private static final BigInteger LONG_MAX = BigInteger.valueOf(Long.MAX_VALUE);
+  /** The largest scale a rate given as a {@code double} may use: 2^20 units per nanosecond. */
+  private static final BigInteger MAX_DOUBLE_SCALE = BigInteger.ONE.shiftLeft(20);
 
   /** Units per nanosecond, at least 1. */
   final long scale;
@@ -76,10 +77,11 @@ final class Rate {
   }
 
   /**
-   * Returns the rate nearest to {@code permitsPerSecond} in the following exact sense: the simplest
-   * fraction (smallest denominator, then numerator) that rounds to the given {@code double}. So 3.0
-   * is exactly 3 per second, 0.1 exactly one per 10 s and {@code 1.0 / 3} exactly one per 3 s,
-   * although none of those rates is an exact binary fraction.
+   * Returns the rate meant by {@code permitsPerSecond}: the simplest fraction (smallest denominator,
+   * then numerator) that rounds to the given {@code double}. So 3.0 is exactly 3 per second, 0.1
+   * exactly one per 10 s and {@code 1.0 / 3} exactly one per 3 s, although none of those rates is an
+   * exact binary fraction. When that fraction needs a scale above 2^20, the rate is instead the
+   * closest continued-fraction convergent of the interval with a denominator of at most 2^20.
    *
    * @throws IllegalArgumentException if the rate is not positive and finite, is above 10^9 per
    *     second, or is too slow to represent
@@ -98,14 +100,42 @@ final class Rate {
     BigInteger g = num.gcd(den);
     num = num.divide(g);
     den = den.divide(g);
-    if (num.compareTo(LONG_MAX) > 0 || den.compareTo(LONG_MAX) > 0 || num.longValue() > MAX_TAU) {
-      throw Checks.invalid("permitsPerSecond", "representable (at least one permit per 36 years)", permitsPerSecond);
+    if (den.compareTo(MAX_DOUBLE_SCALE) <= 0 && num.compareTo(BigInteger.valueOf(MAX_TAU)) <= 0) {
+      return new Rate(den.longValueExact(), num.longValueExact());
     }
-    if (num.compareTo(den) < 0) {
-      // Only reachable through rounding just above 1e9: the simplest fraction stays at or below it.
-      throw Checks.invalid("permitsPerSecond", "at most 1e9 (one per nanosecond)", permitsPerSecond);
+    // Not a simple fraction (the result of arithmetic, say): take the last continued-fraction
+    // convergent of the exact interval 10^9 / r ns whose denominator is at most 2^20. It lies within
+    // 2^-20 ns of the double's interval.
+    BigInteger[] exact = fraction(value);
+    BigInteger in = exact[1].multiply(BILLION);
+    BigInteger id = exact[0];
+    BigInteger h0 = BigInteger.ONE;
+    BigInteger h1 = BigInteger.ZERO;
+    BigInteger k0 = BigInteger.ZERO;
+    BigInteger k1 = BigInteger.ONE;
+    long bestScale = 0;
+    long bestInterval = 0;
+    while (id.signum() != 0) {
+      BigInteger a = in.divide(id);
+      BigInteger h = a.multiply(h0).add(h1);
+      BigInteger k = a.multiply(k0).add(k1);
+      if (k.compareTo(MAX_DOUBLE_SCALE) > 0 || h.compareTo(BigInteger.valueOf(MAX_TAU)) > 0) {
+        break;
+      }
+      bestScale = k.longValueExact();
+      bestInterval = h.longValueExact();
+      h1 = h0;
+      h0 = h;
+      k1 = k0;
+      k0 = k;
+      BigInteger rest = in.subtract(a.multiply(id));
+      in = id;
+      id = rest;
     }
-    return new Rate(den.longValue(), num.longValue());
+    if (bestScale == 0) {
+      throw Checks.invalid("permitsPerSecond", "at least one permit per " + Duration.ofNanos(MAX_TAU), permitsPerSecond);
+    }
+    return new Rate(bestScale, bestInterval);
   }
 
   /**
