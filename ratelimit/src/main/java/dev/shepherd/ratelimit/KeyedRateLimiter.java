@@ -237,9 +237,11 @@ public final class KeyedRateLimiter<K> {
 
   /**
    * Takes {@code permits} permits for {@code key}, waiting only if they are certain to be available
-   * within {@code maxWait}; see {@link RateLimiter#tryAcquire(int, Duration)}. An interrupted
-   * caller's reservation is returned if nobody has taken permits for the key since, and stays
-   * consumed otherwise.
+   * within {@code maxWait}; see {@link RateLimiter#tryAcquire(int, Duration)}. As in
+   * {@link TokenBucket}, the reservation counts as the request arriving at its release time, and
+   * reservations queue at most {@code max(1 hour, refill time)} beyond a full burst's debt. An
+   * interrupted caller's reservation is returned if nobody has taken permits for the key since, and
+   * stays consumed otherwise.
    *
    * @param key the key
    * @param permits how many, between 1 and the burst

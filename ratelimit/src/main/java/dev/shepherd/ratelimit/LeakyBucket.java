@@ -124,9 +124,9 @@ public final class LeakyBucket implements RateLimiter {
   /**
    * {@inheritDoc}
    *
-   * <p>A shaper waits at most {@code min(maxWait, maxQueueDelay)}. An interrupted caller gives its
-   * reservation (turn) back only if nobody has taken permits (queued) after it; see the class
-   * documentation.
+   * <p>A shaper waits at most {@code min(maxWait, maxQueueDelay)}; a meter reserves as
+   * {@link TokenBucket#tryAcquire(int, Duration)} does. An interrupted caller gives its reservation
+   * (turn) back only if nobody has taken permits (queued) after it; see the class documentation.
    */
   @Override
   public boolean tryAcquire(int permits, Duration maxWait) throws InterruptedException {
