@@ -19,6 +19,7 @@ public final class HttpRejectedException extends RejectedException {
 
   private static final long serialVersionUID = 1L;
 
+  /** The HTTP status of the rejecting response (429 or 503 by default). */
   private final int statusCode;
   private final transient HttpResponse<?> response;
 

@@ -452,7 +452,7 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
 
     private final Connector<? extends C> connector;
     private String name = "reconnector";
-    private Backoff backoff = RetryDefaultBackoff.RECONNECT;
+    private Backoff backoff = Backoff.fullJitter(Duration.ofSeconds(1), Duration.ofMinutes(2));
     private Duration initialSpread = Duration.ofSeconds(5);
     private Duration stableAfter = Duration.ofSeconds(30);
     private Function<? super Throwable, Optional<Duration>> hintExtractor = RetryHints.DEFAULT_EXTRACTOR;

@@ -328,7 +328,7 @@ public final class Retry implements Policy {
   public static final class Builder {
 
     private String name = "retry";
-    private Backoff backoff = RetryDefaultBackoff.RETRY;
+    private Backoff backoff = Backoff.fullJitter(Duration.ofMillis(100), Duration.ofSeconds(10));
     private int maxAttempts = 3;
     private Duration maxElapsed;
     private Predicate<? super Throwable> retryOn = t -> t instanceof Exception;

@@ -12,11 +12,11 @@
  *       and proportional jitter for any of them. Each states the exact interval of every delay; the
  *       jittered ones stay spread once they reach their cap, so a capped fleet does not
  *       re-synchronise; none overflows, whatever the attempt number.
- *   <li>{@code Retry} runs a call again on failure, synchronously or asynchronously, with a
+ *   <li>{@link dev.shepherd.backoff.Retry} runs a call again on failure, synchronously or asynchronously, with a
  *       deadline, predicates, and server hints ({@code Retry-After}) honoured with jitter above them.
- *   <li>{@code RetryBudget} caps retries to a fraction of first attempts, so a mass failure cannot
+ *   <li>{@link dev.shepherd.backoff.RetryBudget} caps retries to a fraction of first attempts, so a mass failure cannot
  *       multiply the load.
- *   <li>{@code Reconnector} keeps a long-lived connection up, waiting a random delay before even the
+ *   <li>{@link dev.shepherd.backoff.Reconnector} keeps a long-lived connection up, waiting a random delay before even the
  *       first reconnect, because the whole fleet lost its connection in the same instant.
  * </ul>
  *

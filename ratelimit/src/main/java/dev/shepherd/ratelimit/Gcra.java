@@ -1,0 +1,238 @@
+package dev.shepherd.ratelimit;
+
+import dev.shepherd.core.Checks;
+import dev.shepherd.core.Durations;
+import dev.shepherd.core.Event;
+import dev.shepherd.core.EventListener;
+import dev.shepherd.core.Sleeper;
+import dev.shepherd.core.Ticker;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.concurrent.atomic.LongAdder;
+
+/*
+ * How the lock-free GCRA works, and why it is exact and correct.
+ *
+ * An ideal token bucket (capacity b, one token per emission interval I) is fully described by one
+ * number, its theoretical arrival time TAT: the instant at which the bucket would be full again if
+ * nothing else happened. At time t it holds b - max(0, TAT - t) / I tokens, so a request of n
+ * permits is granted iff max(TAT, t) + n*I - t <= tau, with tau = b*I, and the new state is
+ * TAT' = max(TAT, t) + n*I. A rejection changes nothing. That is the Generic Cell Rate Algorithm of
+ * ATM networks; with tau = b*I it grants exactly what the token bucket grants.
+ *
+ * Exactness. Time is counted in units of 1/scale ns (see Rate), in which both ticker readings and
+ * the interval are integers, so every quantity above is an integer and the comparison is exact: no
+ * rounding, no drift, whatever the rate. A rejection's wait is the excess
+ * max(TAT, t) + n*I - t - tau (in units), rounded up to a whole nanosecond because tickers tick in
+ * nanoseconds: at t + wait the same request is granted, one nanosecond earlier it is not.
+ *
+ * Any ticker origin. The state is TAT in units modulo 2^64, and only the difference
+ * d = TAT - t*scale is ever used, computed with wrapping arithmetic. Multiplication and subtraction
+ * modulo 2^64 are exact, so d is right whenever the true difference lies in [-2^63, 2^63): a ticker
+ * starting near Long.MIN_VALUE or wrapping past Long.MAX_VALUE changes nothing. A valid state never
+ * has d above H = tau + max(tau, 1 hour) (the debt of a full burst plus accepted reservations, which
+ * may queue that far ahead; Rate.horizon), so a d in (H, 2^63) can only be an old TAT whose distance
+ * from now wrapped around: it is read as "full".
+ *
+ * The limit of one long. An exact state must tell apart every TAT on a grid of 1/scale ns over the
+ * whole time a bucket may sit idle, so no 64-bit encoding can be exact for idle periods of 2^64 /
+ * scale ns and more. Here: with no call for G ns, the answer is exact while G * scale mod 2^64 lies
+ * below 2^64 - H, in particular for every G < (2^64 - H) / scale, at least 2^62 / scale ns (146 years
+ * when scale is 1, 48 years at 3 per second). Past that, an ancient TAT may be misread as a debt of
+ * at most H (for a fraction H / 2^64 of such gap lengths) and the next request refused for at most
+ * H / scale ns. That direction is safe: it never grants more than the ideal bucket.
+
+ * Lock-free. A call reads the state (volatile), then the ticker, decides, and publishes TAT' with
+ * one compareAndSet; if another thread changed the state in between, it rereads both and decides
+ * again. Reading the state before the ticker matters: a state written by another thread was
+ * computed from a ticker reading taken before that thread's CAS, which happens-before our read of
+ * the state, which precedes our own ticker reading; a monotonic ticker therefore gives now >= the
+ * writer's now, so a fresh state never looks further ahead than H. Every successful CAS is one
+ * grant of the ideal bucket applied to the latest state, so grants are linearizable at their CAS.
+ * The grant path allocates nothing, takes no lock and logs nothing; counters are LongAdders.
+ *
+ * Reservations (tryAcquire with a wait). The wait w is the excess rounded up to a whole nanosecond:
+ * the first ticker reading at which the ideal bucket would grant the request. The reservation is
+ * decided now but applied as that request arriving at t + w: TAT' = max(TAT, t + w) + n*I, which may
+ * lie up to maxWait beyond tau (at most up to H). So the sequence of release times is one the ideal
+ * bucket would grant, and the window bound holds for releases too. (Applying it at the fractional
+ * due time instead lets the next caller in less than an interval after a rounded-up release.) An
+ * interrupted sleeper CASes TAT' back to the state just before its reservation; that succeeds only
+ * if no one has taken permits since, because later grants and reservations were decided, and their
+ * wake-ups fixed, with this reservation in place. If the CAS fails the permits stay consumed: the
+ * bucket behaves as if the interrupted caller had used them at its release time, which keeps every
+ * bound.
+ */
+/** The lock-free GCRA cell behind {@link TokenBucket} and the metering {@link LeakyBucket}. */
+final class Gcra {
+
+  private static final VarHandle TAT;
+
+  static {
+    try {
+      TAT = MethodHandles.lookup().findVarHandle(Gcra.class, "tat", long.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
+  final String name;
+  final Rate rate;
+  final Ticker ticker;
+  final Sleeper sleeper;
+  final EventListener listener;
+  /** Units per nanosecond. */
+  private final long scale;
+  /** Emission interval, in units. */
+  private final long interval;
+  /** Burst tolerance, in units: a request is granted iff its excess over tau is not positive. */
+  final long tau;
+  /** The largest valid debt, in units: tau plus reservations up to max(tau, 1 h); see Rate. */
+  private final long horizon;
+  /** The most permits one request may ask for: floor(tau / interval). */
+  final int maxPermits;
+  /** What "at most" the permits check reports, e.g. "the burst". */
+  private final String maxPermitsMeaning;
+
+  private final LongAdder granted = new LongAdder();
+  private final LongAdder rejected = new LongAdder();
+
+  /** Theoretical arrival time, in units, modulo 2^64. Accessed through {@link #TAT}. */
+  private volatile long tat;
+
+  Gcra(
+      String name,
+      Rate rate,
+      long tau,
+      String maxPermitsMeaning,
+      boolean startFull,
+      Ticker ticker,
+      Sleeper sleeper,
+      EventListener listener) {
+    this.name = name;
+    this.rate = rate;
+    this.scale = rate.scale;
+    this.interval = rate.intervalUnits;
+    this.tau = tau;
+    this.horizon = rate.horizon(tau);
+    this.maxPermits = (int) Math.min(Integer.MAX_VALUE, tau / interval);
+    this.maxPermitsMeaning = maxPermitsMeaning;
+    this.ticker = ticker;
+    this.sleeper = sleeper;
+    this.listener = listener;
+    long now = ticker.read() * scale;
+    this.tat = startFull ? now : now + tau;
+  }
+
+  /** Validates a permit count: 1 to {@link #maxPermits}; allocation-free unless it throws. */
+  int checkPermits(int permits) {
+    if (permits < 1 || permits > maxPermits) {
+      throw permits < 1
+          ? Checks.invalid("permits", "positive", permits)
+          : Checks.invalid("permits", "at most " + maxPermits + " (" + maxPermitsMeaning + "; more could never be granted)", permits);
+    }
+    return permits;
+  }
+
+  /** The debt d = TAT - now in units, 0 when the bucket is full (or d wrapped, see the note). */
+  private long debt(long tat, long now) {
+    long d = tat - now;
+    return d <= 0 || d > horizon ? 0 : d;
+  }
+
+  long acquireOrRetryAfterNanos(int permits) {
+    long cost = checkPermits(permits) * interval; // <= tau <= 2^60: no overflow
+    for (;;) {
+      long current = (long) TAT.getVolatile(this); // before the ticker: see the design note
+      long now = ticker.read() * scale;
+      long debt = debt(current, now);
+      long excess = debt - tau + cost;
+      if (excess > 0) {
+        return reject(rate.toNanosCeil(excess), permits);
+      }
+      if (TAT.compareAndSet(this, current, now + debt + cost)) {
+        granted.increment();
+        return 0;
+      }
+    }
+  }
+
+  boolean tryAcquire(int permits, Duration maxWait) throws InterruptedException {
+    checkPermits(permits);
+    Objects.requireNonNull(maxWait, "maxWait");
+    Checks.nonNegative(maxWait, "maxWait");
+    long cost = permits * interval;
+    long maxWaitNanos = Durations.toNanosSaturated(maxWait);
+    long before;
+    long after;
+    long wait;
+    for (;;) {
+      long current = (long) TAT.getVolatile(this);
+      long now = ticker.read() * scale;
+      long debt = debt(current, now);
+      long excess = debt - tau + cost;
+      wait = excess <= 0 ? 0 : rate.toNanosCeil(excess);
+      // The reservation is the request arriving at its release time now + wait (a whole
+      // nanosecond), decided early: TAT' = max(TAT, now + wait) + cost. Using the exact, fractional
+      // due time instead would let the next caller in less than one interval after the release.
+      long start = Math.max(debt, wait * scale); // wait * scale < excess + scale: no overflow
+      if (wait > maxWaitNanos || start + cost > horizon) {
+        reject(wait, permits);
+        return false;
+      }
+      before = now + debt;
+      after = now + start + cost;
+      if (TAT.compareAndSet(this, current, after)) {
+        break;
+      }
+    }
+    if (wait > 0) {
+      try {
+        sleeper.sleep(Duration.ofNanos(wait));
+      } catch (Throwable t) {
+        // Give the reservation back if nobody has stacked on it; see the design note.
+        TAT.compareAndSet(this, after, before);
+        throw t;
+      }
+    }
+    granted.increment();
+    return true;
+  }
+
+  long availablePermits() {
+    long current = (long) TAT.getVolatile(this);
+    long now = ticker.read() * scale;
+    long debt = debt(current, now);
+    return debt >= tau ? 0 : (tau - debt) / interval;
+  }
+
+  /** The wait a request for {@code permits} would be told now, without taking anything. */
+  long peekWaitNanos(int permits) {
+    long current = (long) TAT.getVolatile(this);
+    long now = ticker.read() * scale;
+    long excess = debt(current, now) - tau + checkPermits(permits) * interval;
+    return excess <= 0 ? 0 : rate.toNanosCeil(excess);
+  }
+
+  long grantedCount() {
+    return granted.sum();
+  }
+
+  long rejectedCount() {
+    return rejected.sum();
+  }
+
+  private long reject(long retryAfterNanos, int permits) {
+    rejected.increment();
+    listener.onEvent(rejectionEvent(name, retryAfterNanos, permits, "rate limit exceeded"));
+    return retryAfterNanos;
+  }
+
+  static Event rejectionEvent(String name, long retryAfterNanos, int permits, String what) {
+    String detail = permits == 1 ? what : String.format(Locale.ROOT, "%s (%d permits)", what, permits);
+    return new Event(name, Event.Kind.REJECTED, Duration.ofNanos(retryAfterNanos), detail, null);
+  }
+}
