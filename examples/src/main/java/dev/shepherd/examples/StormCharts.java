@@ -110,11 +110,9 @@ final class StormCharts {
 
   static XYChart attemptsChart(List<SimulationResult> results, int capacity, Axis axis) {
     XYChart chart = chart(
-        String.format(java.util.Locale.ROOT,
-            axis.windowSeconds() == 1
-                ? "Connection attempts per second (log scale; 0 drawn at 1) - database capacity %2$,d/s"
-                : "Connection attempts per second, mean of each %d s (log scale; 0 drawn at 1) - database capacity %,d/s",
-            axis.windowSeconds(), capacity),
+        axis.windowSeconds() == 1
+            ? "Connection attempts per second (log scale)"
+            : "Connection attempts per second, mean of each " + axis.windowSeconds() + " s (log scale)",
         "attempts / s", axis);
     chart.getStyler().setYAxisLogarithmic(true);
     chart.getStyler().setYAxisMin(1.0);
@@ -141,7 +139,7 @@ final class StormCharts {
       style(chart.addSeries(result.name(), x, y), index++);
     }
     XYSeries capacityLine = chart.addSeries(
-        "database capacity",
+        String.format(java.util.Locale.ROOT, "database capacity (%,d/s)", capacity),
         new double[] {0.0, axis.at(axis.durationSeconds())},
         new double[] {capacity, capacity});
     capacityLine.setMarker(SeriesMarkers.NONE);
