@@ -108,8 +108,10 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
    *
    * 2. `flights` (FlightTable) holds the backend calls in progress per (id, digest). It is not
    *    subject to eviction, so single flight holds even when the cache is full and Caffeine
-   *    refuses to admit a new device. A flight is removed only after its answer is in the cache,
-   *    so a request that finds no flight finds the answer.
+   *    refuses to admit a new device. A flight is removed only after its answer is in the cache;
+   *    a request that read the cache before that answer landed and then finds no flight creates
+   *    one, and its creator re-reads the cache before calling the backend (answerFromCache), which
+   *    then must see the answer. So a completed answer is never asked for twice.
    *
    * The read path is lock-free: one Caffeine read, a constant-time digest comparison, a LongAdder.
    * Everything else (misses, refreshes, stale answers, refusals) is the slow path, which may
@@ -381,9 +383,36 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
           null, null));
     }
     if (flight.claimStart()) {
-      call(flight, credentials.copy());
+      // Double check: this request read the cache before looking for a flight, so a flight for the
+      // same digest may have finished in between (inserted its answer, then left the table). It
+      // inserted before leaving, and this flight was created after it left, so reading the cache
+      // now is guaranteed to see that answer: use it instead of calling the backend again.
+      Resolution<P> cached = answerFromCache(id, digest);
+      if (cached != null) {
+        flights.remove(flight);
+        flight.future.complete(cached);
+      } else {
+        call(flight, credentials.copy());
+      }
     }
     return Resolution.pending(flight);
+  }
+
+  /** What the cache alone can answer for (id, digest) now, or null when the backend is needed. */
+  private Resolution<P> answerFromCache(String id, byte[] digest) {
+    long now = ticker.read();
+    Entry<P> entry = cache.getIfPresent(id);
+    if (entry == null || !entry.isAlive(now) || !entry.matches(digest)) {
+      return null;
+    }
+    long elapsed = now - entry.written;
+    if (!entry.positive) {
+      return Resolution.refuse(invalid(id, null));
+    }
+    if (elapsed < entry.expireOffset) {
+      return Resolution.accept(entry.principal);
+    }
+    return elapsed < entry.backoffUntil() ? Resolution.stale(entry.principal) : null;
   }
 
   private void maybeRefresh(Entry<P> entry, String id, byte[] digest, DeviceCredentials credentials, long elapsed) {

@@ -69,19 +69,34 @@ class CachingAuthenticatorConcurrencyTest {
           results.add("failed: " + e);
         }
       });
+      t.setDaemon(true);
       t.start();
       threads.add(t);
     }
-    go.countDown();
-    awaitTrue(() -> backend.pending().size() == 50); // every device has its one call in flight
-    backend.mode = FakeBackend.Mode.UP;
-    backend.deliverAll(false);
-    for (Thread t : threads) {
-      t.join(30_000);
+    try {
+      go.countDown();
+      awaitTrue(() -> backend.pending().size() >= 50); // every device has a call in flight
+    } finally {
+      // Whatever happened, release every waiter so the test always terminates.
+      backend.mode = FakeBackend.Mode.UP;
+      backend.deliverAll(false);
+      joinAll(threads);
     }
     assertEquals(1_000, results.size());
     assertTrue(results.stream().allMatch(r -> r.startsWith("principal-hub-")), results.toString());
     assertEquals(50, backend.calls.get());
+  }
+
+  /** Joins threads within one overall deadline, interrupting any left over. */
+  static void joinAll(List<Thread> threads) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+    for (Thread t : threads) {
+      t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())));
+    }
+    threads.forEach(Thread::interrupt);
+    for (Thread t : threads) {
+      assertFalse(t.isAlive(), "thread finished");
+    }
   }
 
   @Test
@@ -133,10 +148,14 @@ class CachingAuthenticatorConcurrencyTest {
         stillInterrupted.set(Thread.currentThread().isInterrupted());
       }
     });
+    waiter.setDaemon(true);
     waiter.start();
-    awaitTrue(() -> backend.pending().size() == 1 && waiter.getState() == Thread.State.WAITING);
-    waiter.interrupt();
-    waiter.join(10_000);
+    try {
+      awaitTrue(() -> backend.pending().size() == 1 && waiter.getState() == Thread.State.WAITING);
+    } finally {
+      waiter.interrupt();
+      waiter.join(10_000);
+    }
     assertTrue(thrown.get() instanceof BackendUnavailableException, String.valueOf(thrown.get()));
     assertTrue(stillInterrupted.get());
     backend.deliverAll(false); // the flight still completes for anyone else

@@ -86,14 +86,15 @@ class StormTest {
           outcomes.add("interrupted:" + id);
         }
       });
+      t.setDaemon(true);
       t.start();
       threads.add(t);
     }
-    assertTrue(ready.await(30, TimeUnit.SECONDS));
-    go.countDown();
-    for (Thread t : threads) {
-      t.join(TimeUnit.SECONDS.toMillis(30));
-      assertTrue(!t.isAlive(), "storm thread finished");
+    try {
+      assertTrue(ready.await(30, TimeUnit.SECONDS));
+    } finally {
+      go.countDown();
+      CachingAuthenticatorConcurrencyTest.joinAll(threads);
     }
     return outcomes;
   }
