@@ -167,12 +167,16 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     this.refreshAhead = b.refreshAhead;
     this.maximumSize = b.maximumSize;
     this.random = b.random != null ? b.random : new SplittableRandom();
+    // Caffeine reads the same clock, shifted to start at zero, so that its own arithmetic
+    // (reading + duration) stays far from overflow whatever the ticker's origin; differences,
+    // which is all either side uses, are unaffected by the shift.
     Ticker clock = this.ticker;
+    long origin = clock.read();
     this.cache = Caffeine.newBuilder()
         .maximumSize(b.maximumSize)
-        .ticker(clock::read)
+        .ticker(() -> clock.read() - origin)
         .executor(b.executor)
-        .expireAfter(new Entry.Lifetime<P>())
+        .expireAfter(new Entry.Lifetime<P>(origin))
         .build();
   }
 
@@ -346,10 +350,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     if (entry != null && entry.isAlive(now)) {
       long elapsed = now - entry.written;
       if (entry.positive) {
-        if (entry.matches(digest)) {
-          if (elapsed < entry.expireOffset) { // fresh: raced with a replacement, still a hit
-            return Resolution.accept(hit(entry, id, digest, credentials, now));
-          }
+        if (entry.matches(digest)) { // and not fresh: the callers answered fresh hits already
           if (elapsed < entry.backoffUntil()) { // the backend failed recently: do not ask again yet
             return Resolution.stale(entry.principal);
           }

@@ -153,17 +153,26 @@ final class Entry<P> {
     return (positive ? "Entry{positive" : "Entry{negative") + ", digest=<redacted>}";
   }
 
-  /** Caffeine's view: an entry lives until its evictOffset, whatever reads happen. */
+  /**
+   * Caffeine's view: an entry lives until its evictOffset, whatever reads happen. Caffeine's clock
+   * is ours minus {@code origin}; adding it back gives readings comparable with {@code written}.
+   */
   static final class Lifetime<P> implements Expiry<String, Entry<P>> {
+
+    private final long origin;
+
+    Lifetime(long origin) {
+      this.origin = origin;
+    }
 
     @Override
     public long expireAfterCreate(String key, Entry<P> entry, long currentTime) {
-      return entry.remainingNanos(currentTime);
+      return entry.remainingNanos(currentTime + origin);
     }
 
     @Override
     public long expireAfterUpdate(String key, Entry<P> entry, long currentTime, long currentDuration) {
-      return entry.remainingNanos(currentTime);
+      return entry.remainingNanos(currentTime + origin);
     }
 
     @Override

@@ -11,7 +11,8 @@ import java.util.concurrent.ConcurrentHashMap;
  *
  * - Single flight: joinOrCreate runs under the map's lock for that id, so two requests with the
  *   same (id, digest) always see the same flight; only the one that wins Flight.claimStart() calls
- *   the backend.
+ *   the backend, and only after re-reading the cache (a flight that just finished has put its
+ *   answer there before leaving this table; see CachingAuthenticator.pending).
  * - Revocation: revoke marks every flight of the id *inside* the same lock that removes them, so a
  *   request can never join a flight after it was revoked, and the flight's completion (which
  *   checks the mark inside the cache's lock for the id, before inserting) cannot re-insert an

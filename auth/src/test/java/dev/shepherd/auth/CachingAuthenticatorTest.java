@@ -300,6 +300,26 @@ class CachingAuthenticatorTest {
     }
   }
 
+  @Test
+  void anyTickerOriginAndHugeDurationsWorkWithoutOverflow() {
+    ManualClock nearOverflow = ManualClock.startingAt(Long.MAX_VALUE - Duration.ofMinutes(1).toNanos(), false);
+    Duration forever = Duration.ofSeconds(Long.MAX_VALUE);
+    CachingAuthenticator<String> auth = CachingAuthenticator.builder(backend).ticker(nearOverflow)
+        .executor(Runnable::run).listener(events).ttl(forever).maxStale(forever).build();
+    auth.authenticate(creds("hub-1", "right"));
+    nearOverflow.advance(Duration.ofMinutes(30)); // the ticker wraps past Long.MAX_VALUE
+    assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "right")));
+    assertEquals(1, backend.calls.get(), "still fresh after the ticker wrapped");
+
+    ManualClock negative = ManualClock.startingAt(Long.MIN_VALUE + 5, false);
+    CachingAuthenticator<String> short1 = CachingAuthenticator.builder(backend).ticker(negative)
+        .executor(Runnable::run).listener(events).ttl(TTL).refreshAhead(0).build();
+    short1.authenticate(creds("hub-2", "right2"));
+    negative.advance(TTL);
+    short1.authenticate(creds("hub-2", "right2"));
+    assertEquals(3, backend.calls.get(), "expired exactly at the ttl");
+  }
+
   // --- negative caching, failures ---------------------------------------------------------------
 
   @Test
