@@ -1,5 +1,6 @@
 package dev.shepherd.examples;
 
+import dev.shepherd.backoff.Reconnector;
 import dev.shepherd.core.RejectedException;
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,7 +24,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * {@code RETRY <seconds>} becomes a {@link RejectedException} carrying that retry-after, which
  * {@code Reconnector} honours with jitter above it. Thread-safe.
  */
-final class HubLink {
+final class HubLink implements Reconnector.Connection {
 
   private final SocketChannel channel;
   private final CompletableFuture<Void> closed = new CompletableFuture<>();
@@ -124,7 +125,8 @@ final class HubLink {
   }
 
   /** Returns a stage completing when the connection is gone, by the server's hand or ours. */
-  CompletionStage<Void> closed() {
+  @Override
+  public CompletionStage<Void> closed() {
     return closed;
   }
 
@@ -142,7 +144,8 @@ final class HubLink {
   }
 
   /** Closes the connection from the hub's side; idempotent. */
-  void close() {
+  @Override
+  public void close() {
     lost();
   }
 }

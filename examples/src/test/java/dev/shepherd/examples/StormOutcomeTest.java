@@ -34,6 +34,27 @@ class StormOutcomeTest {
   }
 
   @Test
+  void immediateRetryPeaksAtLeastTenTimesHigherThanTheProtectedFleet() {
+    int storm = result("1 ").peakAttemptsPerSecond();
+    int calm = result("5 ").peakAttemptsPerSecond();
+    assertTrue(storm >= 10 * calm, "no-backoff peak " + storm + " vs protected peak " + calm);
+  }
+
+  @Test
+  void theProtectedFleetNeedsAtMostOneDatabaseAuthenticationPerDeviceAndWastesNone() {
+    SimulationResult calm = result("5 ");
+    assertTrue(calm.databaseAuthentications() <= SMALL.hubs(),
+        "database authentications " + calm.databaseAuthentications());
+    assertEquals(0, calm.wastedAuthentications(), "an answer came too late");
+  }
+
+  @Test
+  void theProtectedFleetIsBackWithinTwoMinutes() {
+    long all = result("5 ").nanosTo100();
+    assertTrue(all > 0 && all < 120_000_000_000L, "every hub back after " + all + " ns");
+  }
+
+  @Test
   void fullJitterReaches99PercentWellBeforeExponentialBackoffWithoutJitter() {
     long jitter = result("3 ").nanosTo99();
     long plain = result("2 ").nanosTo99();
