@@ -111,8 +111,8 @@ final class StormCharts {
   static XYChart attemptsChart(List<SimulationResult> results, int capacity, Axis axis) {
     XYChart chart = chart(
         axis.windowSeconds() == 1
-            ? "Connection attempts per second (log scale)"
-            : "Connection attempts per second, mean of each " + axis.windowSeconds() + " s (log scale)",
+            ? "Connection attempts per second (log scale; 0 shown as 1)"
+            : "Connection attempts per second, mean of each " + axis.windowSeconds() + " s (log scale; 0 shown as 1)",
         "attempts / s", axis);
     chart.getStyler().setYAxisLogarithmic(true);
     chart.getStyler().setYAxisMin(1.0);
