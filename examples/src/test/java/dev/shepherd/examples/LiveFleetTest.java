@@ -36,7 +36,7 @@ class LiveFleetTest {
   }
 
   @Test
-  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  @Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void protectedEveryHubReconnectsAfterTheDropWithTheCacheAnsweringForTheDatabase() throws Exception {
     LiveFleet.Summary summary = LiveFleet.run(settings(200, 200, false), out);
 
@@ -50,7 +50,7 @@ class LiveFleetTest {
   }
 
   @Test
-  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  @Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void unprotectedEveryReconnectIsADatabaseQuery() throws Exception {
     // A database fast enough that the small fleet does not collapse.
     LiveFleet.Summary summary = LiveFleet.run(settings(100, 2_000, true), out);
@@ -61,7 +61,7 @@ class LiveFleetTest {
   }
 
   @Test
-  @Timeout(value = 90, unit = TimeUnit.SECONDS)
+  @Timeout(value = 90, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void theCommandLinePrintsATimelineASummaryAndWritesTheCharts() throws Exception {
     ByteArrayOutputStream err = new ByteArrayOutputStream();
     int status = LiveFleet.run(new String[] {"--hubs", "50", "--capacity", "500", "--admission", "200",

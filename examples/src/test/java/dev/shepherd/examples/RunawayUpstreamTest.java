@@ -26,7 +26,7 @@ class RunawayUpstreamTest {
   private final PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
 
   @Test
-  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void withoutABulkheadCallsPileUpAndThroughOneTheyStayBoundedAndAreRefusedFast() throws Exception {
     RunawayUpstream.Summary piled = RunawayUpstream.replay(PLAN, RunawayUpstream.unprotected(), out);
     RunawayUpstream.Summary held = RunawayUpstream.replay(PLAN, RunawayUpstream.adaptive(), out);

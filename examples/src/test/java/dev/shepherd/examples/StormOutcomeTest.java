@@ -9,13 +9,16 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 
 /**
  * The storm's story at a small scale, asserted with margins: 5,000 hubs against a database of
  * 100/s, the same 50 seconds of work per fleet as the default 100,000 against 2,000/s.
  */
+@Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class StormOutcomeTest {
 
   private static final StormConfig SMALL =
