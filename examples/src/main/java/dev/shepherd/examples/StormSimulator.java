@@ -18,8 +18,9 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
  * their connection at the same instant, under five strategies side by side, from the outage
  * (immediate retry) to the library's cure. Prints a table and writes charts.
  *
- * <p>Run it from the repository root with {@code mvn -q -pl examples -am compile exec:java}; add
- * {@code -Dexec.args="--help"} for the options.
+ * <p>Run it from the repository root with {@code mvn -q -pl examples -am compile exec:java
+ * -Dexec.mainClass=dev.shepherd.examples.StormSimulator}; add {@code -Dexec.args="--help"} for the
+ * options.
  */
 public final class StormSimulator {
 
@@ -96,7 +97,8 @@ public final class StormSimulator {
         "  --out DIR        folder for the charts (default target/storm)",
         "  --help           print this help and exit",
         "",
-        "From the repository root: mvn -q -pl examples -am compile exec:java -Dexec.args=\"--hubs 20000\"",
+        "From the repository root: mvn -q -pl examples -am compile exec:java",
+        "  -Dexec.mainClass=dev.shepherd.examples.StormSimulator -Dexec.args=\"--hubs 20000\"",
         "Exit status: 0 on success, 1 if the charts cannot be written, 2 on a bad option.",
         "");
   }

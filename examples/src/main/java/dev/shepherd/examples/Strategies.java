@@ -187,9 +187,10 @@ final class Strategies {
       int hubs = config.hubs();
       this.random = random;
       this.database = database;
-      // Reconnector's initial spread: sized by the operator so that the fleet's first attempts
-      // arrive a little below the database's capacity, N / C seconds and a fifth more.
-      long spreadNanos = Math.max(1_000_000_000L, Math.round(1.2e9 * hubs / config.capacity()));
+      // Reconnector's initial spread, sized by the operator for the fleet: N / C seconds, so that
+      // the fleet's first attempts arrive, on average, at the admission rate. Random bunching
+      // above it is what the token bucket refuses, with a retry-after.
+      long spreadNanos = Math.max(1_000_000_000L, Math.round(1.0e9 * hubs / config.capacity()));
       // Reconnector draws the first wait uniformly on [0, spread]: the first delay of a full
       // jitter backoff whose base and cap are the spread is that same draw.
       this.spread = Backoff.fullJitter(Duration.ofNanos(spreadNanos), Duration.ofNanos(spreadNanos));
