@@ -248,7 +248,7 @@ final class RedisGcra {
     }
   }
 
-  private String[] args(int permits, long maxWaitMicros) {
+  String[] args(int permits, long maxWaitMicros) {
     if (permits == 1 && maxWaitMicros == 0) {
       return oneNow;
     }
