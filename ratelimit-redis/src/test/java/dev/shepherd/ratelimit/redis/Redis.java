@@ -33,6 +33,18 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 public final class Redis implements AutoCloseable, BeforeAllCallback, ParameterResolver {
 
   private static final AtomicInteger KEYS = new AtomicInteger();
+  /**
+   * Lettuce and Netty log through java.util.logging here (the tests have no SLF4J provider): their
+   * reconnect chatter as the tests stop and restart servers, and Netty's complaints when a client
+   * shuts down mid-reconnect, are expected. Held strongly so the levels stick.
+   */
+  private static final java.util.logging.Logger LETTUCE_LOG = java.util.logging.Logger.getLogger("io.lettuce");
+  private static final java.util.logging.Logger NETTY_LOG = java.util.logging.Logger.getLogger("io.netty");
+
+  static {
+    LETTUCE_LOG.setLevel(java.util.logging.Level.SEVERE);
+    NETTY_LOG.setLevel(java.util.logging.Level.OFF);
+  }
 
   private RedisServer server;
   private ClientResources resources;
