@@ -58,8 +58,9 @@ import java.util.concurrent.atomic.LongAdder;
  * finished episodes, so timeInFallback() is one consistent snapshot.
  *
  * Cost. The limiter itself adds no lock and, on the common request (one permit, no wait), no
- * allocation on the Redis path beyond the key array and what Lettuce allocates for the command;
- * grants emit no event. Rejections, errors and state changes emit events (slow paths).
+ * allocation on the Redis path beyond what Lettuce allocates for the command (the argument array
+ * is shared; the keyed limiter adds the key); grants emit no event. Rejections, errors and state
+ * changes emit events (slow paths).
  */
 /** The Redis round trip, timeout, circuit, failure policy and counters shared by both limiters. */
 final class RedisGcra {

@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.BeforeEachCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
@@ -30,7 +31,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * <p>Clients reconnect every 20 ms (Lettuce's default backs off up to 30 s), so a restarted server
  * is found quickly; their default command timeout is 2 s, for the tests' own commands.
  */
-public final class Redis implements AutoCloseable, BeforeAllCallback, ParameterResolver {
+public final class Redis implements AutoCloseable, BeforeAllCallback, BeforeEachCallback, ParameterResolver {
 
   private static final AtomicInteger KEYS = new AtomicInteger();
   /**
@@ -141,8 +142,16 @@ public final class Redis implements AutoCloseable, BeforeAllCallback, ParameterR
 
   @Override
   public void beforeAll(ExtensionContext context) {
-    // JUnit closes AutoCloseable store values when the class's context ends, also after failures.
-    context.getStore(NS).put("instance", startNew());
+    if (RedisServer.executable().isPresent()) {
+      // JUnit closes AutoCloseable store values when the class's context ends, also after failures.
+      context.getStore(NS).put("instance", startNew());
+    }
+  }
+
+  @Override
+  public void beforeEach(ExtensionContext context) {
+    // Without redis-server, each test is skipped (counted in the summary) or, in CI, fails.
+    RedisServer.requireInstalled();
   }
 
   @Override

@@ -19,6 +19,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import org.junit.jupiter.api.Assumptions;
 
@@ -35,12 +36,14 @@ import org.junit.jupiter.api.Assumptions;
  *
  * <p>Where {@code redis-server} is not installed, {@link #requireInstalled()} skips the calling
  * tests with a loud message, except when the environment variable {@code CI} is {@code "true"}:
- * there its absence fails the build, so CI can never skip silently. The executable is looked up
- * in {@code $REDIS_SERVER}, then on the {@code PATH}, then in the usual Debian locations.
+ * there its absence fails the build, so CI can never skip silently. The executable is
+ * {@code $REDIS_SERVER} when that is set (only there), otherwise the first {@code redis-server} on
+ * the {@code PATH} or in the usual Debian locations.
  */
 final class RedisServer implements AutoCloseable {
 
   private static final Set<Process> LIVE = ConcurrentHashMap.newKeySet();
+  private static final AtomicBoolean BANNER_SHOWN = new AtomicBoolean();
   private static final long START_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   static {
@@ -63,7 +66,8 @@ final class RedisServer implements AutoCloseable {
     List<Path> candidates = new ArrayList<>();
     String env = System.getenv("REDIS_SERVER");
     if (env != null && !env.isBlank()) {
-      candidates.add(Paths.get(env));
+      candidates.add(Paths.get(env)); // when set, the only place looked at
+      return candidates.stream().filter(p -> Files.isRegularFile(p) && Files.isExecutable(p)).findFirst();
     }
     String path = System.getenv("PATH");
     if (path != null) {
@@ -89,15 +93,18 @@ final class RedisServer implements AutoCloseable {
       return found.get();
     }
     boolean ci = "true".equalsIgnoreCase(System.getenv("CI"));
-    String message = "redis-server is not installed (looked in $REDIS_SERVER, $PATH, /usr/bin, /usr/sbin, /usr/local/bin): "
+    String message = "redis-server is not installed (looked in $REDIS_SERVER if set, else $PATH, /usr/bin, /usr/sbin, "
+        + "/usr/local/bin): "
         + "the ratelimit-redis tests need a real Redis. Install it (Debian: apt-get install redis-server).";
     if (ci) {
       throw new AssertionError("CI=true and " + message + " CI must never skip these tests.");
     }
-    String banner = "*".repeat(100);
-    System.err.println(banner);
-    System.err.println("*** SKIPPING ratelimit-redis tests: " + message);
-    System.err.println(banner);
+    if (BANNER_SHOWN.compareAndSet(false, true)) {
+      String banner = "*".repeat(100);
+      System.err.println(banner);
+      System.err.println("*** SKIPPING the ratelimit-redis tests that need Redis: " + message);
+      System.err.println(banner);
+    }
     Assumptions.abort("SKIPPED (loudly): " + message);
     throw new AssertionError("unreachable");
   }
