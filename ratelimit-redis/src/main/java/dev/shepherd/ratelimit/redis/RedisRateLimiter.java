@@ -1,0 +1,515 @@
+package dev.shepherd.ratelimit.redis;
+
+import dev.shepherd.core.EventListener;
+import dev.shepherd.core.Sleeper;
+import dev.shepherd.core.Ticker;
+import dev.shepherd.ratelimit.RateLimitExceededException;
+import dev.shepherd.ratelimit.RateLimiter;
+import dev.shepherd.ratelimit.TokenBucket;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+/**
+ * One rate limit shared by every server of a fleet, kept in Redis: a token bucket (GCRA) decided by
+ * one atomic Lua script per check, on Redis's own clock.
+ *
+ * <pre>{@code
+ * StatefulRedisConnection<String, String> redis = RedisClient.create("redis://cache:6379").connect();
+ * RedisRateLimiter connect = RedisRateLimiter.builder()
+ *     .name("connect")
+ *     .connection(redis)
+ *     .rate(500, Duration.ofSeconds(1))    // for the whole fleet
+ *     .burst(1000)
+ *     .expectedServers(10)                 // fail-local share: 50 per second, burst 100
+ *     .build();
+ * long wait = connect.acquireOrRetryAfterNanos(1);
+ * if (wait > 0) {
+ *   response.setHeader("Retry-After", RetryAfter.formatNanos(wait));   // 429
+ * }
+ * }</pre>
+ *
+ * <h2>Guarantees while Redis answers</h2>
+ * <ul>
+ *   <li><b>One limit for the fleet.</b> Every limiter on the same key, on any server, draws from
+ *       the same bucket: together they grant at most {@code burst + rate × d} permits in any
+ *       interval of length {@code d} of Redis time, the bound of a local {@link TokenBucket}.
+ *   <li><b>One round trip, atomic.</b> A check is one {@code EVALSHA} of a Lua script that reads the
+ *       bucket, decides and writes it back; Redis runs scripts one at a time, so concurrent checks
+ *       from any number of servers are decided one after another. No client-side retry loop.
+ *   <li><b>One clock.</b> The script reads Redis's {@code TIME}, so the servers' clocks and their
+ *       skew play no part.
+ *   <li><b>Exact at Redis's resolution.</b> Time is Redis's microseconds; every quantity is an
+ *       integer below 2^53 (exact in Lua's doubles), in units of {@code 1/S} µs chosen so that the
+ *       emission interval is whole (3 per second: a third of a microsecond): no rounding, no drift.
+ *       A request is granted iff an ideal token bucket, observing Redis's clock at the instant the
+ *       script runs, would grant it. The retry-after is exact in Redis time: the first whole
+ *       microsecond at which the same request would be granted, in nanoseconds (a multiple of
+ *       1000), measured from when the script ran; the reply's network trip only makes a caller
+ *       come back a little late, never early.
+ *   <li><b>Idle keys vanish.</b> Each write sets a TTL of the time until the bucket is full again
+ *       (rounded up to the next millisecond), and a missing key is a full bucket: Redis holds only
+ *       buckets in use.
+ *   <li><b>Restarts and failovers.</b> When Redis answers {@code NOSCRIPT} (its script cache was
+ *       emptied), the limiter loads the script and retries once, within the same timeout.
+ * </ul>
+ *
+ * <h2>When Redis is slow or down</h2>
+ * Each check waits at most {@link Builder#timeout(Duration) timeout} (default 50 ms), including a
+ * NOSCRIPT reload. After a timeout or connection failure, the limiter stops asking Redis: for a
+ * {@link Builder#coolDown(Duration) cool-down} (default 1 s) every check is decided at once by the
+ * {@link FailurePolicy} (default {@link FailurePolicy#FAIL_LOCAL}: an in-process token bucket at
+ * this server's share, {@code rate / expectedServers}); then one background {@code SCRIPT LOAD}
+ * probes Redis, and the first answer brings the limiter back to the global limit. So a dead Redis
+ * costs one timeout per in-flight request when it dies, and nothing after. Switching is reported
+ * to the {@link EventListener} ({@code FALLBACK}, then {@code STATE_CHANGED}; the default listener
+ * logs at most one summary line per 10 s), and counted ({@link #redisErrorCount()},
+ * {@link #fallbackCount()}, {@link #timeInFallback()}). A reply that is not what the script
+ * returns, or an error reply other than Redis being unavailable (a malformed value at the key, a
+ * key of the wrong type), is reported as an error and the request is <b>refused</b>, whatever the
+ * policy: never a silent grant.
+ *
+ * <h2>Waiting</h2>
+ * {@link #tryAcquire(int, Duration)} reserves the permits in Redis when they will be available
+ * within {@code maxWait} (queued at most {@code max(1 hour, refill time)} ahead), then sleeps
+ * through the {@link Sleeper}. If the sleep is interrupted the reservation stays consumed, as if
+ * the caller had used its permits at their time: it never lets anyone in early.
+ *
+ * <h2>Threads and cost</h2>
+ * Thread-safe and lock-free. The synchronous methods block the calling thread for at most the
+ * timeout (uninterruptibly; the interrupt status is kept) and are virtual-thread friendly. The
+ * asynchronous ones never block; their stages complete on Lettuce's I/O thread (or at once on the
+ * caller's while on the fallback) and never exceptionally because of Redis. A check costs one
+ * Lettuce command; the limiter adds no lock and, for one permit, no allocation besides the boxed
+ * result of the asynchronous form. The connection is shared, not owned: the limiter never closes
+ * it. Use a {@code String} codec (the default of {@code RedisClient.connect()}).
+ */
+public final class RedisRateLimiter implements RateLimiter {
+
+  private final RedisGcra gcra;
+  private final String key;
+  private final String[] keys;
+
+  private RedisRateLimiter(Builder b) {
+    Config c = b.config;
+    RedisRate rate = c.rate();
+    this.key = b.key != null ? b.key : Config.DEFAULT_PREFIX + c.name;
+    Config.checkConfiguredKey(key, "key", false);
+    this.keys = new String[] {key};
+    TokenBucket localBucket = TokenBucket.builder()
+        .name(c.name + "-local")
+        .rate(c.permits, c.localPeriod())
+        .burst(c.localBurst())
+        .ticker(c.ticker)
+        .sleeper(c.sleeper)
+        .listener(EventListener.noop())
+        .build();
+    this.gcra = new RedisGcra(c, rate, new RedisGcra.Local() {
+      @Override
+      public long acquireOrRetryAfterNanos(String k, int permits) {
+        return localBucket.acquireOrRetryAfterNanos(permits);
+      }
+
+      @Override
+      public boolean tryAcquire(String k, int permits, Duration maxWait) throws InterruptedException {
+        return localBucket.tryAcquire(permits, maxWait);
+      }
+
+      @Override
+      public int burst() {
+        return localBucket.burst();
+      }
+
+      @Override
+      public String describe() {
+        return localBucket.ratePermits() + " per " + localBucket.ratePeriod() + ", burst " + localBucket.burst();
+      }
+    });
+  }
+
+  /**
+   * Returns a builder; {@link Builder#connection(StatefulRedisConnection)} and
+   * {@link Builder#rate(long, Duration)} must be called before {@link Builder#build()}.
+   *
+   * @return a new builder
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  @Override
+  public String name() {
+    return gcra.name;
+  }
+
+  /**
+   * Returns the Redis key holding this limiter's bucket.
+   *
+   * @return the key
+   */
+  public String key() {
+    return key;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Asks Redis (one round trip, at most the timeout) unless the limiter is on its fallback. The
+   * retry-after is a whole number of microseconds, in nanoseconds; see the class documentation.
+   * A request may ask for at most {@link #burst()} permits.
+   */
+  @Override
+  public long acquireOrRetryAfterNanos(int permits) {
+    return gcra.acquire(keys, null, permits);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The permits are reserved in Redis (at most {@code max(1 hour, refill time)} ahead; a longer
+   * wait is refused as if it exceeded {@code maxWait}), then the caller sleeps. If interrupted while
+   * sleeping, the reservation stays consumed. On the fallback, the local policy decides and
+   * {@link FailurePolicy#FAIL_LOCAL} may wait on the local bucket.
+   */
+  @Override
+  public boolean tryAcquire(int permits, Duration maxWait) throws InterruptedException {
+    return gcra.tryAcquire(keys, null, permits, maxWait);
+  }
+
+  /**
+   * The asynchronous {@link #acquireOrRetryAfterNanos(int)}: never blocks, and completes with
+   * {@code 0} if the permits were granted, otherwise with the retry-after in nanoseconds. The stage
+   * never completes exceptionally because of Redis: a failure is decided by the failure policy.
+   *
+   * @param permits how many permits, between 1 and {@link #burst()}
+   * @return a stage completing with the decision
+   * @throws IllegalArgumentException if {@code permits <= 0} or {@code permits > burst()}
+   */
+  public CompletionStage<Long> acquireOrRetryAfterNanosAsync(int permits) {
+    return gcra.acquireAsync(keys, null, permits);
+  }
+
+  /**
+   * The asynchronous {@link #tryAcquire()}: takes one permit if available now; never blocks.
+   *
+   * @return a stage completing with whether the permit was granted
+   */
+  public CompletionStage<Boolean> tryAcquireAsync() {
+    return tryAcquireAsync(1);
+  }
+
+  /**
+   * The asynchronous {@link #tryAcquire(int)}; never blocks.
+   *
+   * @param permits how many permits, between 1 and {@link #burst()}
+   * @return a stage completing with whether the permits were granted
+   * @throws IllegalArgumentException if {@code permits <= 0} or {@code permits > burst()}
+   */
+  public CompletionStage<Boolean> tryAcquireAsync(int permits) {
+    return gcra.acquireAsync(keys, null, permits).thenApply(wait -> wait == 0);
+  }
+
+  /**
+   * Takes one permit and starts {@code action}, without blocking: the check is asynchronous. The
+   * action is started on the thread that completes the check, which may be Lettuce's I/O thread,
+   * so it must only start its work, as {@link dev.shepherd.core.Policy#callAsync} asks.
+   *
+   * @param action starts the guarded work and returns the stage it will complete
+   * @param <T> the result type
+   * @return the stage {@code action} returned, or a stage failed with a
+   *     {@link RateLimitExceededException} (or with what {@code action} threw)
+   * @throws NullPointerException if {@code action} is null
+   */
+  @Override
+  public <T> CompletionStage<T> callAsync(Supplier<? extends CompletionStage<T>> action) {
+    Objects.requireNonNull(action, "action");
+    return gcra.acquireAsync(keys, null, 1).thenCompose(wait -> start(name(), wait, action));
+  }
+
+  static <T> CompletionStage<T> start(String name, long wait, Supplier<? extends CompletionStage<T>> action) {
+    if (wait != 0) {
+      return CompletableFuture.failedFuture(new RateLimitExceededException(name, wait));
+    }
+    try {
+      return Objects.requireNonNull(action.get(), "action returned null");
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  /**
+   * Returns the capacity: the most permits granted at once, and the most one request may ask for.
+   *
+   * @return the burst
+   */
+  public int burst() {
+    return gcra.rate.burst;
+  }
+
+  /**
+   * Returns the policy applied while Redis is unavailable.
+   *
+   * @return the failure policy
+   */
+  public FailurePolicy failurePolicy() {
+    return gcra.policy;
+  }
+
+  @Override
+  public long grantedCount() {
+    return gcra.grantedCount();
+  }
+
+  @Override
+  public long rejectedCount() {
+    return gcra.rejectedCount();
+  }
+
+  /**
+   * Returns how many checks were decided: {@link #grantedCount()} plus {@link #rejectedCount()}.
+   *
+   * @return the count of decided checks
+   */
+  public long checkCount() {
+    return gcra.grantedCount() + gcra.rejectedCount();
+  }
+
+  /**
+   * Returns how many Redis calls failed: timeouts, connection failures, error replies, replies of
+   * the wrong shape, failed probes. Each one was also reported as a {@code FAILED} or
+   * {@code FALLBACK} event carrying the exception.
+   *
+   * @return the count of Redis errors
+   */
+  public long redisErrorCount() {
+    return gcra.redisErrorCount();
+  }
+
+  /**
+   * Returns how many checks were decided by the failure policy instead of Redis.
+   *
+   * @return the count of fallback decisions
+   */
+  public long fallbackCount() {
+    return gcra.fallbackCount();
+  }
+
+  /**
+   * Returns whether the limiter is on its fallback now: Redis failed and has not answered a probe
+   * since.
+   *
+   * @return {@code true} while checks are decided by the failure policy
+   */
+  public boolean fallbackActive() {
+    return gcra.fallbackActive();
+  }
+
+  /**
+   * Returns the total time spent on the fallback, including the current episode, measured on the
+   * limiter's {@link Ticker}.
+   *
+   * @return the time on the fallback since the limiter was built
+   */
+  public Duration timeInFallback() {
+    return gcra.timeInFallback();
+  }
+
+  @Override
+  public String toString() {
+    return "RedisRateLimiter{" + gcra.describe() + ", key=" + key + "}";
+  }
+
+  /**
+   * Builds a {@link RedisRateLimiter}; validates each value as it is set and the whole in
+   * {@link #build()}. Not thread-safe; may build several limiters.
+   */
+  public static final class Builder {
+
+    private final Config config = new Config("redis-rate-limiter");
+    private String key;
+
+    private Builder() {}
+
+    /**
+     * Sets the instance name used in rejections, events and logs, and in the default key;
+     * default {@code "redis-rate-limiter"}.
+     *
+     * @param name a non-blank name
+     * @return this builder
+     * @throws NullPointerException if {@code name} is null
+     * @throws IllegalArgumentException if {@code name} is blank
+     */
+    public Builder name(String name) {
+      config.name(name);
+      return this;
+    }
+
+    /**
+     * Sets the connection the limiter sends its checks on; required. It is shared, not owned: the
+     * limiter never closes it. A short reconnect delay on its client (for example
+     * {@code ClientResources.builder().reconnectDelay(Delay.constant(Duration.ofMillis(100)))}) lets
+     * the limiter return to Redis soon after a restart.
+     *
+     * @param connection an open connection with a {@code String} codec
+     * @return this builder
+     * @throws NullPointerException if {@code connection} is null
+     */
+    public Builder connection(StatefulRedisConnection<String, String> connection) {
+      config.connection(connection);
+      return this;
+    }
+
+    /**
+     * Sets the Redis key of the bucket; default {@code "shepherd:ratelimit:" + name}. Every limiter
+     * using the same key, on any server, shares one limit (and should be built with the same rate
+     * and burst).
+     *
+     * @param key a non-empty key of at most 1024 bytes in UTF-8
+     * @return this builder
+     * @throws NullPointerException if {@code key} is null
+     * @throws IllegalArgumentException if {@code key} is empty or longer than 1024 bytes
+     */
+    public Builder key(String key) {
+      this.key = Config.checkConfiguredKey(key, "key", false);
+      return this;
+    }
+
+    /**
+     * Sets the fleet-wide refill rate to {@code permits} every {@code period}, exactly. Unless
+     * {@link #burst(int)} is called, the burst is {@code permits} too (clamped to
+     * {@link Integer#MAX_VALUE}).
+     *
+     * @param permits permits per period, at least 1
+     * @param period the period, positive
+     * @return this builder
+     * @throws IllegalArgumentException if {@code permits <= 0}, {@code period} is not positive, or
+     *     the rate exceeds one permit per nanosecond
+     * @throws NullPointerException if {@code period} is null
+     */
+    public Builder rate(long permits, Duration period) {
+      config.rate(permits, period);
+      return this;
+    }
+
+    /**
+     * Sets the capacity: the most permits the fleet may take at once, and the largest request.
+     *
+     * @param burst the capacity, at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if {@code burst < 1}
+     */
+    public Builder burst(int burst) {
+      config.burst(burst);
+      return this;
+    }
+
+    /**
+     * Sets the longest a check waits for Redis, a NOSCRIPT reload included; default 50 ms. A check
+     * that gets no answer in time is decided by the failure policy.
+     *
+     * @param timeout a positive duration
+     * @return this builder
+     * @throws IllegalArgumentException if {@code timeout} is not positive
+     * @throws NullPointerException if {@code timeout} is null
+     */
+    public Builder timeout(Duration timeout) {
+      config.timeout(timeout);
+      return this;
+    }
+
+    /**
+     * Sets how long the limiter stays on its fallback after Redis fails before probing it again;
+     * default 1 s.
+     *
+     * @param coolDown a positive duration
+     * @return this builder
+     * @throws IllegalArgumentException if {@code coolDown} is not positive
+     * @throws NullPointerException if {@code coolDown} is null
+     */
+    public Builder coolDown(Duration coolDown) {
+      config.coolDown(coolDown);
+      return this;
+    }
+
+    /**
+     * Sets what to decide while Redis is unavailable; default {@link FailurePolicy#FAIL_LOCAL}.
+     *
+     * @param failurePolicy the policy
+     * @return this builder
+     * @throws NullPointerException if {@code failurePolicy} is null
+     */
+    public Builder failurePolicy(FailurePolicy failurePolicy) {
+      config.failurePolicy(failurePolicy);
+      return this;
+    }
+
+    /**
+     * Sets how many servers share the limit, so that {@link FailurePolicy#FAIL_LOCAL} admits this
+     * server's share: {@code rate / expectedServers} with a burst of
+     * {@code max(1, burst / expectedServers)}; default 1 (each server alone would admit the whole
+     * limit: set it to the fleet's size).
+     *
+     * @param expectedServers the fleet's size, at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if {@code expectedServers < 1}
+     */
+    public Builder expectedServers(int expectedServers) {
+      config.expectedServers(expectedServers);
+      return this;
+    }
+
+    /**
+     * Sets the time source of the cool-down, the local fallback and {@link #timeInFallback()};
+     * default {@link Ticker#system()}. The Redis timeout is always real time.
+     *
+     * @param ticker the ticker
+     * @return this builder
+     * @throws NullPointerException if {@code ticker} is null
+     */
+    public Builder ticker(Ticker ticker) {
+      config.ticker(ticker);
+      return this;
+    }
+
+    /**
+     * Sets how {@link RedisRateLimiter#tryAcquire(int, Duration)} waits; default
+     * {@link Sleeper#system()}.
+     *
+     * @param sleeper the sleeper
+     * @return this builder
+     * @throws NullPointerException if {@code sleeper} is null
+     */
+    public Builder sleeper(Sleeper sleeper) {
+      config.sleeper(sleeper);
+      return this;
+    }
+
+    /**
+     * Sets the listener told of rejections, Redis errors and fallback switches; default
+     * {@link EventListener#logging()}, wrapped with {@link EventListener#guarded(EventListener)}.
+     *
+     * @param listener the listener
+     * @return this builder
+     * @throws NullPointerException if {@code listener} is null
+     */
+    public Builder listener(EventListener listener) {
+      config.listener(listener);
+      return this;
+    }
+
+    /**
+     * Builds the limiter and, in the background, loads the script into Redis (best effort).
+     *
+     * @return a new limiter
+     * @throws IllegalStateException if no connection or no rate was set
+     * @throws IllegalArgumentException if the burst is too large for the rate, the default key
+     *     built from the name is too long, or the local share is not a valid rate
+     */
+    public RedisRateLimiter build() {
+      return new RedisRateLimiter(this);
+    }
+  }
+}

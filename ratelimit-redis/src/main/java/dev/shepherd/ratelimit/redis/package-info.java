@@ -1,0 +1,47 @@
+/**
+ * One fleet-wide rate limit across every server, kept in Redis, with a local fallback when Redis is
+ * slow or down.
+ *
+ * <p>A per-server bucket lets a fleet of {@code N} servers admit {@code N × rate}, and autoscaling
+ * in a storm raises {@code N} exactly when the database can least take it. The limiters here keep
+ * the bucket in Redis instead, so the whole fleet shares one limit:
+ *
+ * <ul>
+ *   <li>{@link dev.shepherd.ratelimit.redis.RedisRateLimiter}: one global limit on one Redis key; a
+ *       {@link dev.shepherd.ratelimit.RateLimiter} (and so a {@link dev.shepherd.core.Policy}) like
+ *       the local buckets, with the same retry-after contract and
+ *       {@link dev.shepherd.ratelimit.RateLimitExceededException}, plus asynchronous forms.
+ *   <li>{@link dev.shepherd.ratelimit.redis.RedisKeyedRateLimiter}: one limit per key (per device,
+ *       per tenant) with the same script, under a key prefix, with bounded key length.
+ *   <li>{@link dev.shepherd.ratelimit.redis.FailurePolicy}: what to decide while Redis is
+ *       unavailable: {@code FAIL_LOCAL} (default: this server's share in an in-process bucket),
+ *       {@code FAIL_OPEN} or {@code FAIL_CLOSED}.
+ * </ul>
+ *
+ * <h2>How a check works</h2>
+ * One {@code EVALSHA} of one Lua script on one key: the script reads Redis's {@code TIME} (so the
+ * servers' clocks play no part), applies the Generic Cell Rate Algorithm to the bucket's
+ * theoretical arrival time, writes it back with a TTL of the time until the bucket is full again
+ * (idle keys vanish), and replies {@code {granted, wait µs, Redis time µs}}. Redis runs the script
+ * atomically: one round trip, no client-side retry loop. After a restart or failover the script
+ * cache is empty; the limiter answers {@code NOSCRIPT} by loading the script and retrying once.
+ *
+ * <h2>Units and resolution</h2>
+ * Redis time is read in microseconds; Lua numbers are doubles, exact for integers below 2^53. The
+ * script counts time in units of {@code 1/S} µs, where {@code S} makes the emission interval a
+ * whole number (1 at 10 per second, 3 at 3 per second), and keeps every quantity a non-negative
+ * integer below 2^53, so decisions are exact at Redis's microsecond tick: no rounding and no drift
+ * for any rate up to 10^9 per second. Retry-afters are whole microseconds (returned in
+ * nanoseconds, multiples of 1000). A burst's refill time is limited to 2^50 units (35 years at
+ * {@code S = 1}), and Redis time must stay below 2^53 µs (until the year 2255).
+ *
+ * <h2>Failure handling</h2>
+ * Every check waits at most a configurable timeout (default 50 ms). A timeout or connection
+ * failure opens a circuit: for a cool-down the failure policy decides every check at once, without
+ * touching Redis; then a background probe ({@code SCRIPT LOAD}) tests Redis, and the first answer
+ * returns the limiter to the global limit. Counters (checks, grants, rejections, Redis errors,
+ * fallback decisions, time on the fallback) and events ({@code REJECTED}, {@code FAILED},
+ * {@code FALLBACK}, {@code STATE_CHANGED}; summarised by the default logging listener) make it
+ * visible. A reply the limiter cannot read is an error and a refusal, never a grant.
+ */
+package dev.shepherd.ratelimit.redis;
