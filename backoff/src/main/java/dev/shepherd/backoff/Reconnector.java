@@ -51,7 +51,8 @@ import java.util.random.RandomGenerator;
  *   <li>A failure (of {@code connect()} or the loss cause) carrying a retry-after hint {@code h}
  *       (by default a {@link RejectedException} hint anywhere in the cause chain) makes the next
  *       wait at least a draw from {@code [h, h + max(h·retryAfterSpread, retryAfterMinJitter)]},
- *       with {@code h} clamped to {@code maxRetryAfter}: never below the hint, as in {@link Retry}.
+ *       with {@code h} clamped to {@code maxRetryAfter}: never below the hint, as in {@link Retry}
+ *       (the {@link RetryAfterJitter} rule).
  * </ol>
  *
  * <p><b>States</b> ({@link #state()}, and events to the listeners): {@code NEW} until started, then

@@ -8,14 +8,9 @@ import java.util.function.Function;
 import java.util.random.RandomGenerator;
 
 /**
- * How {@link Retry} and {@link Reconnector} honour a server's retry-after hint: extraction, clamping
- * and the jitter added above it.
- *
- * <p>A hint {@code h} (clamped to {@code [0, max]}) turns into a wait drawn uniformly from
- * {@code [h, h + width]} with {@code width = max(h·spread, minJitter)}: never below {@code h}, since
- * the server asked for that much, and spread above it so that a fleet told "come back in 30 s" does
- * not come back in one instant. The {@code minJitter} term spreads a fleet told "come back now"
- * ({@code h = 0}) too. Immutable and thread-safe.
+ * How {@link Retry} and {@link Reconnector} honour a server's retry-after hint: the hint's
+ * extraction from a failure, then the public {@link RetryAfterJitter} rule (clamp, and jitter
+ * above the hint, never below). Immutable and thread-safe.
  */
 final class RetryHints {
 
@@ -26,9 +21,7 @@ final class RetryHints {
   static final Function<Throwable, Optional<Duration>> DEFAULT_EXTRACTOR = RetryHints::fromRejection;
 
   private final Function<? super Throwable, Optional<Duration>> extractor;
-  private final double spread;
-  private final long minJitterNanos;
-  private final long maxNanos;
+  private final RetryAfterJitter jitter;
 
   RetryHints(
       Function<? super Throwable, Optional<Duration>> extractor,
@@ -36,9 +29,7 @@ final class RetryHints {
       Duration minJitter,
       Duration max) {
     this.extractor = extractor;
-    this.spread = spread;
-    this.minJitterNanos = Durations.toNanosSaturated(minJitter);
-    this.maxNanos = Durations.toNanosSaturated(max);
+    this.jitter = RetryAfterJitter.of(spread, minJitter, max);
   }
 
   /**
@@ -81,33 +72,17 @@ final class RetryHints {
     if (hint == null || hint.isEmpty()) {
       return -1;
     }
-    long nanos = Durations.toNanosSaturated(hint.get());
-    return Math.min(Math.max(nanos, 0L), maxNanos);
+    return jitter.clampNanos(Durations.toNanosSaturated(hint.get()));
   }
 
   /**
-   * Returns the jitter width above a hint: {@code max(h·spread, minJitter)}, saturated.
-   *
-   * @param hintNanos the clamped hint, zero or more
-   * @return the width in nanoseconds
-   */
-  long widthNanos(long hintNanos) {
-    double scaled = hintNanos * spread;
-    long width = scaled >= 0x1p63 ? Long.MAX_VALUE : (long) scaled;
-    return Math.max(width, minJitterNanos);
-  }
-
-  /**
-   * Draws the wait for a hint: uniform on {@code [h, h + width(h)]}, saturated at
-   * {@link Long#MAX_VALUE}.
+   * Draws the wait for a clamped hint: uniform on {@code [h, h + max(h·spread, minJitter)]}.
    *
    * @param hintNanos the clamped hint, zero or more
    * @param random the jitter source
    * @return the wait in nanoseconds, at least {@code hintNanos}
    */
   long waitNanos(long hintNanos, RandomGenerator random) {
-    long width = widthNanos(hintNanos);
-    long jitter = width == 0 ? 0 : width == Long.MAX_VALUE ? random.nextLong(width) : random.nextLong(width + 1);
-    return Durations.saturatedAdd(hintNanos, jitter);
+    return jitter.waitNanos(hintNanos, random);
   }
 }

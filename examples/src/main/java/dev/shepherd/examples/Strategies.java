@@ -6,6 +6,7 @@ import dev.shepherd.auth.CachingAuthenticator;
 import dev.shepherd.auth.DeviceCredentials;
 import dev.shepherd.auth.Verified;
 import dev.shepherd.backoff.Backoff;
+import dev.shepherd.backoff.RetryAfterJitter;
 import dev.shepherd.bulkhead.Bulkhead;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.ManualClock;
@@ -36,10 +37,9 @@ final class Strategies {
   static final Duration CACHE_TTL = Duration.ofHours(1);
   /** The share of the TTL over which refreshes and expiries are spread. */
   static final double REFRESH_AHEAD = 0.2;
-  /** Reconnector's default jitter above a retry-after hint: 20 % of the hint... */
-  static final double RETRY_AFTER_SPREAD = 0.2;
-  /** ...and at least 1 second. */
-  static final Duration RETRY_AFTER_MIN_JITTER = Duration.ofSeconds(1);
+  /** Reconnector's default rule above a retry-after hint: 20 % of the hint, at least 1 s. */
+  static final RetryAfterJitter HINT_JITTER =
+      RetryAfterJitter.of(0.2, Duration.ofSeconds(1), Duration.ofHours(1));
   /** The hint a connect server sends when the database's bulkhead is full: 1 second. */
   static final Duration BUSY_HINT = Duration.ofSeconds(1);
 
@@ -257,12 +257,9 @@ final class Strategies {
 
     @Override
     public long retryAfterDelayNanos(int hub, long hintNanos) {
-      // Reconnector: the next wait is the backoff's, but at least a draw from [h, h + width],
-      // width = max(h x 20 %, 1 s): never below the hint, spread above it.
-      long width = Math.max(Math.round(hintNanos * RETRY_AFTER_SPREAD), RETRY_AFTER_MIN_JITTER.toNanos());
-      long aboveHint = Backoff.fullJitter(Duration.ofNanos(width), Duration.ofNanos(width))
-          .start(random).nextDelayNanos();
-      return Math.max(schedule(hub).nextDelayNanos(), hintNanos + aboveHint);
+      // As Reconnector does: the next wait is the backoff's, but at least the hint plus jitter
+      // above it (the library's RetryAfterJitter rule, with Reconnector's defaults).
+      return Math.max(schedule(hub).nextDelayNanos(), HINT_JITTER.waitNanos(hintNanos, random));
     }
 
     private Backoff.Schedule schedule(int hub) {
