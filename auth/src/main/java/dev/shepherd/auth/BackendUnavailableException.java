@@ -17,17 +17,14 @@ import java.time.Duration;
  * vouch for a call "for now, come back later", exactly the family a rate limiter's or bulkhead's
  * refusal belongs to, so a server's single {@code catch (RejectedException e)} turns every
  * overload signal, this one included, into a 503 with {@code Retry-After}. Like every
- * {@code RejectedException} it carries no stack trace (outages produce them in storms); unlike most,
- * it keeps the underlying failure (an {@code IOException}, a timeout, a guard's rejection) as its
+ * {@code RejectedException} it carries no stack trace (outages produce them in storms), and it
+ * keeps the underlying failure (an {@code IOException}, a timeout, a guard's rejection) as its
  * {@linkplain #getCause() cause}. Its message names the authenticator and the device, never a
  * secret. Instances are immutable.
  */
 public class BackendUnavailableException extends RejectedException {
 
   private static final long serialVersionUID = 1L;
-
-  /** The failure behind the refusal; RejectedException fixes Throwable's own cause to null. */
-  private final Throwable failure;
 
   /**
    * Creates the exception with no retry-after hint and no cause.
@@ -51,17 +48,6 @@ public class BackendUnavailableException extends RejectedException {
    * @throws IllegalArgumentException if {@code retryAfter} is negative
    */
   public BackendUnavailableException(String source, String message, Duration retryAfter, Throwable cause) {
-    super(source, message, retryAfter);
-    this.failure = cause;
-  }
-
-  /**
-   * Returns the failure that made the backend unavailable.
-   *
-   * @return the cause, or {@code null} when there is none
-   */
-  @Override
-  public synchronized Throwable getCause() {
-    return failure;
+    super(source, message, retryAfter, cause);
   }
 }

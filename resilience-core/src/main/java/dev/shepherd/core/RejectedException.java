@@ -36,7 +36,22 @@ public class RejectedException extends RuntimeException {
    * @throws IllegalArgumentException if {@code retryAfter} is negative
    */
   public RejectedException(String policyName, String message, Duration retryAfter) {
-    super(Objects.requireNonNull(message, "message"), null, false, false);
+    this(policyName, message, retryAfter, null);
+  }
+
+  /**
+   * Creates a rejection caused by a failure, for a policy that refuses because something it relies
+   * on failed (a backend that is down, a shared limiter that cannot be reached).
+   *
+   * @param policyName the name of the refusing policy instance
+   * @param message the detail message; should name the instance and what failed
+   * @param retryAfter how long until the call would be accepted, or {@code null} when unknown
+   * @param cause the failure behind the refusal, or {@code null}
+   * @throws NullPointerException if {@code policyName} or {@code message} is null
+   * @throws IllegalArgumentException if {@code retryAfter} is negative
+   */
+  public RejectedException(String policyName, String message, Duration retryAfter, Throwable cause) {
+    super(Objects.requireNonNull(message, "message"), cause, false, false);
     this.policyName = Objects.requireNonNull(policyName, "policyName");
     this.retryAfterNanos =
         retryAfter == null ? -1 : Durations.toNanosSaturated(Checks.nonNegative(retryAfter, "retryAfter"));

@@ -57,6 +57,15 @@ class RejectedExceptionTest {
   }
 
   @Test
+  void aRejectionCanCarryTheFailureBehindIt() {
+    java.io.IOException down = new java.io.IOException("backend down");
+    RejectedException e = new RejectedException("auth", "backend 'auth' unavailable", Duration.ofSeconds(5), down);
+    assertEquals(down, e.getCause());
+    assertEquals(Optional.of(Duration.ofSeconds(5)), e.retryAfter());
+    assertEquals(null, new RejectedException("x", "m", null).getCause());
+  }
+
+  @Test
   void subclassesKeepTheHint() {
     class LimitExceeded extends RejectedException {
       private static final long serialVersionUID = 1L;
