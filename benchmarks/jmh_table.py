@@ -4,6 +4,10 @@
 Each row is one benchmark (and its parameters): ns/op with JMH's 99.9 % error at 1 and 2 threads,
 bytes allocated per op (from -prof gc), the ratio to the floor it is judged against, and the ratio
 to the fastest peer measured in the same group. Our own benchmarks are the methods named shepherd*.
+
+Throughput benchmarks (the Redis ones, in ops/s, higher is better) get a second table: ops/s at 1 and
+2 threads, and Shepherd's ops/s divided by the best peer's of the same kind (methods ending in
+"Async" are compared with peers ending in "Async", the others with the others).
 """
 import json
 import sys
@@ -26,7 +30,7 @@ def load(path):
             params = ",".join(f"{k}={v}" for k, v in sorted((r.get("params") or {}).items()))
             metric = r["primaryMetric"]
             alloc = r.get("secondaryMetrics", {}).get("gc.alloc.rate.norm", {}).get("score")
-            rows[(cls, method, params)] = (metric["score"], metric["scoreError"], alloc)
+            rows[(cls, method, params)] = (metric["score"], metric["scoreError"], alloc, r["mode"])
     return rows
 
 
@@ -38,9 +42,37 @@ def fmt(x, digits=1):
     return "n/a" if x != x else f"{x:.{digits}f}"
 
 
+def mode(r1, r2, key):
+    return (r1.get(key) or r2.get(key))[3]
+
+
+def throughput_table(r1, r2, keys):
+    print()
+    print("| benchmark | 1 thread ops/s | 2 threads ops/s | B/op | ×best peer ops/s (1t / 2t) |")
+    print("|---|---:|---:|---:|---:|")
+    for cls, method, params in keys:
+        s1, s2 = r1.get((cls, method, params)), r2.get((cls, method, params))
+        cells = ["n/a" if s is None else f"{fmt(s[0], 0)} ± {fmt(s[1], 0)}" for s in (s1, s2)]
+        alloc = (s1 or s2)[2]
+        kind = method.endswith("Async")
+        peers = [k for k in keys if k[0] == cls and k[2] == params and not k[1].startswith("shepherd")
+                 and k[1].endswith("Async") == kind]
+        ratio = ""
+        if method.startswith("shepherd") and peers:
+            qs = []
+            for rows, s in ((r1, s1), (r2, s2)):
+                best = max((rows[k][0] for k in peers if k in rows), default=None)
+                qs.append(None if best is None or s is None or best == 0 else s[0] / best)
+            ratio = f"{fmt(qs[0], 2)} / {fmt(qs[1], 2)}"
+        label = f"{cls.replace('Benchmark', '')}.{method}" + (f" ({params})" if params else "")
+        print(f"| {label} | {cells[0]} | {cells[1]} | {fmt(alloc, 0)} | {ratio} |")
+
+
 def main(one, two):
     r1, r2 = load(one), load(two)
-    keys = sorted(set(r1) | set(r2))
+    all_keys = sorted(set(r1) | set(r2))
+    keys = [k for k in all_keys if mode(r1, r2, k) != "thrpt"]
+    thrpt = [k for k in all_keys if mode(r1, r2, k) == "thrpt"]
     print("| benchmark | params | 1 thread ns/op | 2 threads ns/op | B/op | ×floor (1t / 2t) | ×fastest peer (1t / 2t) |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for cls, method, params in keys:
@@ -77,6 +109,8 @@ def main(one, two):
             peer_ratio = f"{fmt(q1, 2)} / {fmt(q2, 2)}"
         print(f"| {cls.replace('Benchmark', '')}.{method} | {params} | {cells[0]} | {cells[1]} | "
               f"{fmt(alloc)} | {floor_ratio} | {peer_ratio} |")
+    if thrpt:
+        throughput_table(r1, r2, thrpt)
 
 
 if __name__ == "__main__":
