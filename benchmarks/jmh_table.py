@@ -5,6 +5,9 @@ Each row is one benchmark (and its parameters): ns/op with JMH's 99.9 % error at
 bytes allocated per op (from -prof gc), the ratio to the floor it is judged against, and the ratio
 to the fastest peer measured in the same group. Our own benchmarks are the methods named shepherd*.
 
+A last section checks the targets of issue 8 against the same numbers (met / missed, with the
+ratios), so that a run can never be summarised more kindly than it measured.
+
 Throughput benchmarks (the Redis ones, in ops/s, higher is better) get a second table: ops/s at 1 and
 2 threads, and Shepherd's ops/s divided by the best peer's of the same kind (methods ending in
 "Async" are compared with peers ending in "Async", the others with the others).
@@ -68,6 +71,79 @@ def throughput_table(r1, r2, keys):
         print(f"| {label} | {cells[0]} | {cells[1]} | {fmt(alloc, 0)} | {ratio} |")
 
 
+def targets(r1, r2):
+    """Prints the verdict on each target of issue 8, from the scores alone (errors are in the table)."""
+    def score(rows, cls, method, params=""):
+        r = rows.get((cls, method, params))
+        return None if r is None else r[0]
+
+    def alloc(cls, method, params=""):
+        r = r1.get((cls, method, params)) or r2.get((cls, method, params))
+        return None if r is None else r[2]
+
+    lines = []
+
+    def th(t):
+        return "1 thread" if t == 1 else f"{t} threads"
+
+    def check(label, ok, detail):
+        verdict = "n/a" if ok is None else ("met" if ok else "**missed**")
+        lines.append(f"- {label}: {verdict} ({detail})")
+
+    def ratio(a, b):
+        return None if a is None or b is None or b == 0 else a / b
+
+    g, rj = "path=granting", "path=rejecting"
+    rl = "RateLimiterBenchmark"
+    peers = ["bucket4j", "resilience4j", "guava", "failsafeSmooth", "failsafeBursty"]
+    for t, rows, limit in ((1, r1, 1.15), (2, r2, 1.3)):
+        q = ratio(score(rows, rl, "shepherdTokenBucket", g), score(rows, "BaselineBenchmark", "nanoTimePlusCas"))
+        check(f"TokenBucket.tryAcquire() <= {limit}x nanoTime+CAS at {th(t)}", None if q is None else q <= limit,
+              f"{fmt(q, 2)}x")
+        ours = score(rows, rl, "shepherdTokenBucket", g)
+        scored = {p: score(rows, rl, p, g) for p in peers if score(rows, rl, p, g) is not None}
+        if ours is not None and scored:
+            best = min(scored, key=scored.get)
+            check(f"TokenBucket faster than every peer at {th(t)}", ours < scored[best],
+                  f"{fmt(ours)} ns vs fastest peer {best} {fmt(scored[best])} ns")
+        for m in ("shepherdTokenBucket", "shepherdLeakyBucketMeter"):
+            a, b = score(rows, rl, m, rj), score(rows, rl, m, g)
+            check(f"{m} rejecting no slower than granting at {th(t)}", None if a is None or b is None else a <= b,
+                  f"{fmt(a)} vs {fmt(b)} ns")
+    bh = "BulkheadBenchmark"
+    for t, rows in ((1, r1), (2, r2)):
+        sem = score(rows, bh, "semaphore")
+        for m in ("shepherdCall", "shepherdTryAcquireClose"):
+            ours = score(rows, bh, m)
+            q = ratio(ours, sem)
+            others = [score(rows, bh, p) for p in ("resilience4j", "failsafe")]
+            faster = None if ours is None or None in others else all(ours < o for o in others)
+            check(f"Bulkhead {m} <= 1.2x Semaphore at {th(t)}", None if q is None else q <= 1.2, f"{fmt(q, 2)}x")
+            check(f"Bulkhead {m} faster than Resilience4j and Failsafe at {th(t)}", faster,
+                  f"{fmt(ours)} vs {fmt(others[0])} / {fmt(others[1])} ns")
+    bo = "BackoffBenchmark"
+    for m in ("shepherdFullJitter", "shepherdDecorrelatedJitter", "shepherdDecorrelatedJitterV2", "shepherdGrpc"):
+        qs = [ratio(score(rows, bo, m), score(rows, bo, "handWrittenFullJitter")) for rows in (r1, r2)]
+        a = alloc(bo, m)
+        ok = None if None in qs else all(q <= 2 for q in qs) and a is not None and a < 0.5
+        check(f"Backoff {m} <= 2x the hand-written floor, 0 B/op", ok, f"{fmt(qs[0], 2)}x / {fmt(qs[1], 2)}x, {fmt(a)} B/op")
+    au = "AuthBenchmark"
+    for t, rows in ((1, r1), (2, r2)):
+        q = ratio(score(rows, au, "shepherdCachingAuthenticatorHit"), score(rows, au, "caffeineGetIfPresentPlusHmac"))
+        check(f"CachingAuthenticator hit <= 1.2x Caffeine getIfPresent + HMAC at {th(t)}",
+              None if q is None else q <= 1.2, f"{fmt(q, 2)}x")
+    grant_paths = [(rl, m, g) for m in ("shepherdTokenBucket", "shepherdTokenBucketRetryAfter", "shepherdLeakyBucketMeter")]
+    grant_paths += [(bh, "shepherdCall", ""), (bh, "shepherdTryAcquireClose", "")]
+    for cls, m, params in grant_paths:
+        a = alloc(cls, m, params)
+        check(f"0 B/op on the grant path {cls.replace('Benchmark', '')}.{m}", None if a is None else a < 0.5,
+              f"{fmt(a)} B/op")
+    print()
+    print("Targets (issue 8), judged on the scores above:")
+    print()
+    print("\n".join(lines))
+
+
 def main(one, two):
     r1, r2 = load(one), load(two)
     all_keys = sorted(set(r1) | set(r2))
@@ -111,6 +187,7 @@ def main(one, two):
               f"{fmt(alloc)} | {floor_ratio} | {peer_ratio} |")
     if thrpt:
         throughput_table(r1, r2, thrpt)
+    targets(r1, r2)
 
 
 if __name__ == "__main__":

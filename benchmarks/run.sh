@@ -2,7 +2,9 @@
 # Builds the JMH benchmarks and runs the whole suite at 1 and 2 threads with the GC profiler,
 # then turns JMH's JSON into a Markdown table (ns/op, error, B/op, ratios to floor and fastest peer).
 #
-#   benchmarks/run.sh            full run (3 x 1 s warm-up, 5 x 1 s measurement, 1 fork): ~25 minutes
+#   benchmarks/run.sh            full run (3 x 1 s warm-up, 5 x 1 s measurement, 2 forks): ~25 minutes
+#                                (two forks: at 2 threads on 2 vCPUs, one fork can differ from the next
+#                                by more than its own error bars, so one fork alone is not enough)
 #   benchmarks/run.sh quick      smoke check (1 x 0.2 s warm-up, 2 x 0.2 s measurement): ~3 minutes
 #   benchmarks/run.sh full 'RateLimiter'   any further arguments are passed to JMH (a filter, -p ...)
 #
@@ -14,7 +16,7 @@ cd "$(dirname "$0")/.."
 mode=${1:-full}
 shift || true
 case "$mode" in
-  full) jmh_opts=(-wi 3 -w 1s -i 5 -r 1s -f 1) ;;
+  full) jmh_opts=(-wi 3 -w 1s -i 5 -r 1s -f 2) ;;
   quick) jmh_opts=(-wi 1 -w 200ms -i 2 -r 200ms -f 1) ;;
   *) echo "usage: $0 [full|quick] [JMH arguments...]" >&2; exit 2 ;;
 esac
