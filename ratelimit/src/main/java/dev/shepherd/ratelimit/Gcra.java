@@ -60,14 +60,15 @@ import java.util.concurrent.atomic.LongAdder;
  * Reading the ticker costs about as much as everything else together, and with the state read
  * first another core's grant would land in that window most of the time under contention: the
  * CAS failed and the call paid a second reading (at two threads, 2.5x the floor of nanoTime plus a
- * contended CAS; clock first, 1.2x). What a later state means for a reading t taken before it: a
- * state written after t by a thread whose own reading was t_w > t has TAT >= t_w + I > t (a grant
- * moves TAT past its own now), so the debt we compute, TAT - t, is the true debt at t_w plus
- * (t_w - t) and is positive. Deciding the request as arriving at t against that state is the
- * GCRA's decision for that arrival; it grants only if the ideal bucket would also grant at t_w
- * (less debt), and a grant sets TAT' = TAT + n*I, exactly what a grant at t_w would: never more
- * permits than the ideal bucket, and every bound holds. A refusal's wait is exact from t, at most
- * t_w - t (the length of a CAS race) longer than from t_w. The one thing the order protects is the
+ * contended CAS; clock first, 1.2x). What a later state means for a reading t taken before it:
+ * every write sets TAT to at least its writer's reading t_w (a grant or a reservation to
+ * max(TAT, t_w) + n*I, an interrupted sleeper's give-back to the max(TAT, t_w) it replaced), so a
+ * state written by a thread with t_w > t has TAT >= t_w > t, and the debt we compute, TAT - t, is
+ * the true debt at t_w plus (t_w - t). Deciding the request as arriving at t against that state
+ * is the GCRA's decision for that arrival; it grants only if the ideal bucket would also grant at
+ * t_w (less debt), and a grant sets TAT' = TAT + n*I, exactly what a grant at t_w would: never
+ * more permits than the ideal bucket, and every bound holds. A refusal's wait is exact from t, at
+ * most t_w - t (the length of the race, normally nanoseconds) longer than from t_w. The one thing the order protects is the
  * wrap test: a debt above H may be such a fresh state seen from an earlier reading (by at most
  * t_w - t) or an ancient wrapped TAT, and only the state-first order tells them apart, so a debt
  * above H sends the call to the state-first loop, which decides it as described above. That needs
