@@ -22,8 +22,18 @@ class BenchmarksSmokeTest {
 
   @Test
   void everyBenchmarkRunsAndReportsAScore() throws RunnerException {
-    Options options = new OptionsBuilder()
-        .include("dev\\.shepherd\\.benchmarks\\..*")
+    // The Redis benchmark needs a real redis-server. CI installs it (and there its absence must fail
+    // the build); elsewhere, without one, it is left out with a loud message instead of failing.
+    boolean redis = LocalRedisServer.executable().isPresent() || "true".equalsIgnoreCase(System.getenv("CI"));
+    if (!redis) {
+      System.err.println("*** redis-server is not installed: BenchmarksSmokeTest leaves out RedisRateLimiterBenchmark ***");
+    }
+    OptionsBuilder builder = new OptionsBuilder();
+    builder.include("dev\\.shepherd\\.benchmarks\\..*");
+    if (!redis) {
+      builder.exclude("RedisRateLimiterBenchmark");
+    }
+    Options options = builder
         .forks(0)
         .warmupIterations(0)
         .measurementIterations(1)
@@ -42,7 +52,10 @@ class BenchmarksSmokeTest {
       ran.add(label);
     }
     for (String kind : new String[] {"BaselineBenchmark", "RateLimiterBenchmark", "BulkheadBenchmark",
-        "BackoffBenchmark", "AuthBenchmark"}) {
+        "BackoffBenchmark", "AuthBenchmark", "RedisRateLimiterBenchmark"}) {
+      if (!redis && kind.equals("RedisRateLimiterBenchmark")) {
+        continue;
+      }
       assertTrue(ran.stream().anyMatch(b -> b.contains("." + kind + ".")), kind + " did not run: " + ran);
     }
     assertEquals(ran.size(), results.size(), "each benchmark ran once: " + ran);

@@ -45,14 +45,37 @@ import java.util.concurrent.atomic.LongAdder;
  * at most H (for a fraction H / 2^64 of such gap lengths) and the next request refused for at most
  * H / scale ns. That direction is safe: it never grants more than the ideal bucket.
 
- * Lock-free. A call reads the state (volatile), then the ticker, decides, and publishes TAT' with
- * one compareAndSet; if another thread changed the state in between, it rereads both and decides
- * again. Reading the state before the ticker matters: a state written by another thread was
- * computed from a ticker reading taken before that thread's CAS, which happens-before our read of
- * the state, which precedes our own ticker reading; a monotonic ticker therefore gives now >= the
- * writer's now, so a fresh state never looks further ahead than H. Every successful CAS is one
- * grant of the ideal bucket applied to the latest state, so grants are linearizable at their CAS.
- * The grant path allocates nothing, takes no lock and logs nothing; counters are LongAdders.
+ * Lock-free, state first. A call reads the state (volatile), then the ticker, decides, and
+ * publishes TAT' with one compareAndSet; if another thread changed the state in between, it rereads
+ * both and decides again. Reading the state before the ticker makes the wrap test exact: a state
+ * written by another thread was computed from a ticker reading taken before that thread's CAS,
+ * which happens-before our read of the state, which precedes our own ticker reading; a monotonic
+ * ticker therefore gives now >= the writer's now, so a fresh state never looks further ahead than
+ * H. Every successful CAS is one grant of the ideal bucket applied to the latest state, so grants
+ * are linearizable at their CAS. The grant path allocates nothing, takes no lock and logs nothing;
+ * counters are LongAdders. tryAcquire with a wait, availablePermits and peekWaitNanos work so.
+ *
+ * Clock first, on the hot path. acquireOrRetryAfterNanos (behind tryAcquire()) reads the ticker
+ * once, then the state, and keeps that reading t across CAS retries, as a plain CAS loop does.
+ * Reading the ticker costs about as much as everything else together, and with the state read
+ * first another core's grant would land in that window most of the time under contention: the
+ * CAS failed and the call paid a second reading (at two threads, 2.5x the floor of nanoTime plus a
+ * contended CAS; clock first, 1.2x). What a later state means for a reading t taken before it:
+ * every write sets TAT to at least its writer's reading t_w (a grant or a reservation to
+ * max(TAT, t_w) + n*I, an interrupted sleeper's give-back to the max(TAT, t_w) it replaced), so a
+ * state written by a thread with t_w > t has TAT >= t_w > t, and the debt we compute, TAT - t, is
+ * the true debt at t_w plus (t_w - t). Deciding the request as arriving at t against that state
+ * is the GCRA's decision for that arrival; it grants only if the ideal bucket would also grant at
+ * t_w (less debt), and a grant sets TAT' = TAT + n*I, exactly what a grant at t_w would: never
+ * more permits than the ideal bucket, and every bound holds. A refusal's wait is exact from t, at
+ * most t_w - t (the length of the race, normally nanoseconds) longer than from t_w. The one thing the order protects is the
+ * wrap test: a debt above H may be such a fresh state seen from an earlier reading (by at most
+ * t_w - t) or an ancient wrapped TAT, and only the state-first order tells them apart, so a debt
+ * above H sends the call to the state-first loop, which decides it as described above. That needs
+ * a bucket queued up to its horizon, so it is rare.
+ *
+ * Layout. The state sits alone between 128-byte paddings (GcraPadBefore, GcraPadAfter): every
+ * grant writes its cache line, and the constants every call reads must not be on it.
  *
  * Reservations (tryAcquire with a wait). The wait w is the excess rounded up to a whole nanosecond:
  * the first ticker reading at which the ideal bucket would grant the request. The reservation is
@@ -67,13 +90,13 @@ import java.util.concurrent.atomic.LongAdder;
  * bound.
  */
 /** The lock-free GCRA cell behind {@link TokenBucket} and the metering {@link LeakyBucket}. */
-final class Gcra {
+final class Gcra extends GcraPadAfter {
 
   private static final VarHandle TAT;
 
   static {
     try {
-      TAT = MethodHandles.lookup().findVarHandle(Gcra.class, "tat", long.class);
+      TAT = MethodHandles.lookup().findVarHandle(GcraState.class, "tat", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -99,9 +122,6 @@ final class Gcra {
 
   private final LongAdder granted = new LongAdder();
   private final LongAdder rejected = new LongAdder();
-
-  /** Theoretical arrival time, in units, modulo 2^64. Accessed through {@link #TAT}. */
-  private volatile long tat;
 
   Gcra(
       String name,
@@ -145,6 +165,27 @@ final class Gcra {
 
   long acquireOrRetryAfterNanos(int permits) {
     long cost = checkPermits(permits) * interval; // <= tau <= 2^60: no overflow
+    long now = ticker.read() * scale; // the ticker first, kept across retries: see "Clock first"
+    for (;;) {
+      long current = (long) TAT.getVolatile(this);
+      long d = current - now;
+      if (d > horizon) { // wrapped, or written from a later reading than ours: only state-first can tell
+        return acquireStateFirst(cost, permits);
+      }
+      long debt = d <= 0 ? 0 : d;
+      long excess = debt - tau + cost;
+      if (excess > 0) {
+        return reject(rate.toNanosCeil(excess), permits);
+      }
+      if (TAT.compareAndSet(this, current, now + debt + cost)) {
+        granted.increment();
+        return 0;
+      }
+    }
+  }
+
+  /** {@link #acquireOrRetryAfterNanos} reading the state before the ticker; see the design note. */
+  private long acquireStateFirst(long cost, int permits) {
     for (;;) {
       long current = (long) TAT.getVolatile(this); // before the ticker: see the design note
       long now = ticker.read() * scale;
@@ -227,7 +268,9 @@ final class Gcra {
 
   private long reject(long retryAfterNanos, int permits) {
     rejected.increment();
-    listener.onEvent(rejectionEvent(name, retryAfterNanos, permits, "rate limit exceeded"));
+    if (listener != EventListener.noop()) { // nobody to tell: build no event, allocate nothing
+      listener.onEvent(rejectionEvent(name, retryAfterNanos, permits, "rate limit exceeded"));
+    }
     return retryAfterNanos;
   }
 

@@ -545,7 +545,9 @@ public final class KeyedRateLimiter<K> {
 
   private long reject(long retryAfterNanos, int permits, String what) {
     rejected.increment();
-    listener.onEvent(Gcra.rejectionEvent(name, retryAfterNanos, permits, what));
+    if (listener != EventListener.noop()) { // nobody to tell: build no event, allocate nothing
+      listener.onEvent(Gcra.rejectionEvent(name, retryAfterNanos, permits, what));
+    }
     return retryAfterNanos;
   }
 

@@ -171,6 +171,9 @@ final class Rate {
 
   /** Returns the nanoseconds needed to cover {@code units} (positive), rounded up. */
   long toNanosCeil(long units) {
+    if (scale == 1) { // a whole-nanosecond interval, the common case: no division
+      return units;
+    }
     long q = units / scale;
     return q * scale == units ? q : q + 1;
   }

@@ -38,12 +38,14 @@ public interface EventListener {
   }
 
   /**
-   * Returns a listener that ignores every event.
+   * Returns a listener that ignores every event: always the same instance, so that a primitive
+   * may compare its listener with it and skip building events nobody will see (Shepherd's rate
+   * limiters do, which keeps their rejection path allocation-free).
    *
    * @return the no-op listener
    */
   static EventListener noop() {
-    return event -> { };
+    return NoopListener.INSTANCE;
   }
 
   /**
@@ -61,12 +63,13 @@ public interface EventListener {
    * broken listener must never break the call it observes.
    *
    * @param listener the listener to protect
-   * @return the protected listener ({@code listener} itself if it is already protected)
+   * @return the protected listener ({@code listener} itself if it is already protected, or if it
+   *     is {@link #noop()}, which cannot throw)
    * @throws NullPointerException if {@code listener} is null
    */
   static EventListener guarded(EventListener listener) {
     Objects.requireNonNull(listener, "listener");
-    if (listener instanceof GuardedListener) {
+    if (listener instanceof GuardedListener || listener == NoopListener.INSTANCE) {
       return listener;
     }
     return new GuardedListener(listener);
