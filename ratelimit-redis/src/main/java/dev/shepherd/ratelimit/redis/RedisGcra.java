@@ -427,9 +427,10 @@ final class RedisGcra {
         Throwable cause = error != null
             ? unwrap(error)
             : new IllegalStateException("SCRIPT LOAD answered " + sha + ", expected " + GcraScript.SHA);
-        redisErrors.increment();
+        // The state first, then the count: whoever sees the count also sees the next probe scheduled.
         circuit.compareAndSet(
             probing, new Circuit(true, false, probing.openedAt, now + coolDownNanos, probing.finishedNanos));
+        redisErrors.increment();
         listener.onEvent(new Event(
             name, Event.Kind.FALLBACK, Duration.ofNanos(coolDownNanos),
             "Redis still unavailable; " + fallbackDescription(), cause));

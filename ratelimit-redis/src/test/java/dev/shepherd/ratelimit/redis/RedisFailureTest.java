@@ -114,7 +114,9 @@ class RedisFailureTest {
       Redis.awaitConnected(connection);
       clock.advance(Duration.ofSeconds(1)); // the next probe is due
       assertFalse(limiter.tryAcquire(), "decided locally while the probe is out");
-      Redis.await("the probe succeeds", Duration.ofSeconds(10), () -> !limiter.fallbackActive());
+      // The probe's callback closes the circuit, then tells the listener: wait for both.
+      Redis.await("the probe succeeds", Duration.ofSeconds(10),
+          () -> !limiter.fallbackActive() && !events.of(Event.Kind.STATE_CHANGED).isEmpty());
       assertEquals(Duration.ofSeconds(61), limiter.timeInFallback(), "exactly the manual time on the fallback");
       assertTrue(events.of(Event.Kind.STATE_CHANGED).get(0).detail().startsWith("Redis answers again"));
 
