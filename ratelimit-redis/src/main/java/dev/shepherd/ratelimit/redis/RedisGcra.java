@@ -363,16 +363,17 @@ final class RedisGcra {
   /** Counts, reports and classifies a failed check; opens the circuit if Redis is unavailable. */
   private long failed(Throwable error) {
     Throwable cause = unwrap(error);
-    redisErrors.increment();
     boolean unavailable = isUnavailable(cause);
     listener.onEvent(new Event(
         name, Event.Kind.FAILED, Duration.ZERO,
         unavailable ? "Redis unavailable" : "Redis reply not understood; refusing", cause));
     if (unavailable) {
       trip(cause);
-      return UNAVAILABLE;
     }
-    return NOT_UNDERSTOOD;
+    // The circuit first, then the count (as in the probe): whoever sees the count also sees the
+    // circuit this error opened, and its FALLBACK event.
+    redisErrors.increment();
+    return unavailable ? UNAVAILABLE : NOT_UNDERSTOOD;
   }
 
   // ---------------------------------------------------------------- circuit

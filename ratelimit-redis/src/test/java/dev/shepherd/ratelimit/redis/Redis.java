@@ -29,9 +29,18 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * restart Redis start their own with {@link #startNew()} in a try-with-resources block.
  *
  * <p>Clients reconnect every 20 ms (Lettuce's default backs off up to 30 s), so a restarted server
- * is found quickly; their default command timeout is 2 s, for the tests' own commands.
+ * is found quickly; their default command timeout is 10 s, for the tests' own commands (well above
+ * any limiter timeout the tests set, so a limiter that ignored its own timeout would show).
+ *
+ * <p>Limiters that talk to a Redis that is up get {@link #ANSWER_TIMEOUT}, not the 50 ms default:
+ * on a loaded CI machine (two shared cores, a cold JVM still loading Lettuce's classes) a healthy
+ * round trip can take longer than 50 ms, the check then falls back, and a test about decisions
+ * would fail on timing. Only the tests about timeouts use short ones, against a Redis that is down.
  */
 public final class Redis implements AutoCloseable, BeforeAllCallback, BeforeEachCallback, ParameterResolver {
+
+  /** The limiter timeout of tests whose Redis is up: generous, since they are about decisions, not latency. */
+  static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(5);
 
   private static final AtomicInteger KEYS = new AtomicInteger();
   /**
@@ -75,7 +84,7 @@ public final class Redis implements AutoCloseable, BeforeAllCallback, BeforeEach
 
   /** A new client (one "server" of the fleet) and a connection on it. */
   StatefulRedisConnection<String, String> connect() {
-    RedisURI uri = RedisURI.builder().withHost("127.0.0.1").withPort(server.port()).withTimeout(Duration.ofSeconds(2)).build();
+    RedisURI uri = RedisURI.builder().withHost("127.0.0.1").withPort(server.port()).withTimeout(Duration.ofSeconds(10)).build();
     RedisClient client = RedisClient.create(resources, uri);
     client.setOptions(ClientOptions.builder().autoReconnect(true).build());
     clients.add(client);
@@ -95,9 +104,9 @@ public final class Redis implements AutoCloseable, BeforeAllCallback, BeforeEach
     return "test:" + what + ":" + KEYS.incrementAndGet() + ":" + System.nanoTime();
   }
 
-  /** A builder on a new connection, with a quiet listener. */
+  /** A builder on a new connection, with a quiet listener and the generous {@link #ANSWER_TIMEOUT}. */
   RedisRateLimiter.Builder limiter() {
-    return RedisRateLimiter.builder().connection(connect()).listener(EventListener.noop());
+    return RedisRateLimiter.builder().connection(connect()).timeout(ANSWER_TIMEOUT).listener(EventListener.noop());
   }
 
   /** Waits (bounded) until {@code condition} holds; fails after {@code timeout}. */

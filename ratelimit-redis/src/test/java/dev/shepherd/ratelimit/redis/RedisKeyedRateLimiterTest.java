@@ -28,7 +28,8 @@ class RedisKeyedRateLimiterTest {
   private static final Duration MINUTE = Duration.ofMinutes(1);
 
   private static RedisKeyedRateLimiter.Builder keyed(Redis redis, String prefix) {
-    return RedisKeyedRateLimiter.builder().connection(redis.connect()).keyPrefix(prefix).listener(EventListener.noop());
+    return RedisKeyedRateLimiter.builder().connection(redis.connect()).keyPrefix(prefix).timeout(Redis.ANSWER_TIMEOUT)
+        .listener(EventListener.noop());
   }
 
   @Test
@@ -64,7 +65,7 @@ class RedisKeyedRateLimiterTest {
   @Test
   void theDefaultPrefixNamesTheLimiter(Redis redis) {
     RedisKeyedRateLimiter limiter = RedisKeyedRateLimiter.builder().connection(redis.connect())
-        .name("per-device").rate(1, MINUTE).build();
+        .name("per-device").rate(1, MINUTE).timeout(Redis.ANSWER_TIMEOUT).build();
     assertEquals("shepherd:ratelimit:per-device:", limiter.keyPrefix());
     assertEquals("per-device", limiter.name());
     String key = "d-" + System.nanoTime();
