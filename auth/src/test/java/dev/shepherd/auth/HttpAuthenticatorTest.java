@@ -38,6 +38,12 @@ import org.junit.jupiter.api.Timeout;
 class HttpAuthenticatorTest {
 
   private static final String SECRET = "TOP-SECRET-s3cr3t";
+  /**
+   * The request timeout of the tests whose backend answers: generous, because the first requests of
+   * a JVM (WireMock's and java.net.http's classes loading, Jetty warming up) on a loaded CI machine
+   * can take longer than half a second. Only {@link #aSlowBackendTimesOutAsUnavailable} uses a short one.
+   */
+  private static final Duration ANSWER_TIMEOUT = Duration.ofSeconds(10);
   private static WireMockServer server;
   private HttpAuthenticator http;
 
@@ -55,7 +61,7 @@ class HttpAuthenticatorTest {
   @BeforeEach
   void reset() {
     server.resetAll();
-    http = HttpAuthenticator.builder(URI.create(server.baseUrl())).name("db").timeout(Duration.ofMillis(500)).build();
+    http = HttpAuthenticator.builder(URI.create(server.baseUrl())).name("db").timeout(ANSWER_TIMEOUT).build();
   }
 
   private static DeviceCredentials creds(String id) {
@@ -123,7 +129,7 @@ class HttpAuthenticatorTest {
   @Test
   void tooManyRequestsWithAnHttpDateIsMeasuredAgainstTheInjectedClock() {
     Clock clock = Clock.fixed(Instant.parse("2015-10-21T07:28:00Z"), ZoneOffset.UTC);
-    HttpAuthenticator dated = HttpAuthenticator.builder(URI.create(server.baseUrl())).clock(clock).build();
+    HttpAuthenticator dated = HttpAuthenticator.builder(URI.create(server.baseUrl())).clock(clock).timeout(ANSWER_TIMEOUT).build();
     server.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(429)
         .withHeader("Retry-After", "Wed, 21 Oct 2015 07:29:00 GMT")));
     BackendUnavailableException e = assertThrows(BackendUnavailableException.class, () -> dated.authenticate(creds("a")));
@@ -154,12 +160,15 @@ class HttpAuthenticatorTest {
 
   @Test
   void aSlowBackendTimesOutAsUnavailable() {
+    // Half a second against an answer that takes three: the timeout fires whatever the machine's load.
+    HttpAuthenticator impatient = HttpAuthenticator.builder(URI.create(server.baseUrl())).name("db")
+        .timeout(Duration.ofMillis(500)).build();
     server.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(200).withFixedDelay(3_000)));
-    BackendUnavailableException e = assertThrows(BackendUnavailableException.class, () -> http.authenticate(creds("a")));
+    BackendUnavailableException e = assertThrows(BackendUnavailableException.class, () -> impatient.authenticate(creds("a")));
     assertInstanceOf(HttpTimeoutException.class, e.getCause());
     assertEquals("'db' timed out verifying device 'a'", e.getMessage());
     CompletionException async = assertThrows(CompletionException.class,
-        () -> http.authenticateAsync(creds("a")).toCompletableFuture().join());
+        () -> impatient.authenticateAsync(creds("a")).toCompletableFuture().join());
     assertInstanceOf(HttpTimeoutException.class, async.getCause().getCause());
   }
 
@@ -189,7 +198,8 @@ class HttpAuthenticatorTest {
   @Test
   void theRequestIsConfigurable() {
     HttpAuthenticator custom = HttpAuthenticator.builder(URI.create(server.baseUrl() + "/api/"))
-        .method("PUT").path("/v2/{id}/check").secretHeader("X-Device-Secret").header("X-Api-Key", "k1").build();
+        .method("PUT").path("/v2/{id}/check").secretHeader("X-Device-Secret").header("X-Api-Key", "k1")
+        .timeout(ANSWER_TIMEOUT).build();
     server.stubFor(put("/api/v2/hub-1/check")
         .withHeader("X-Device-Secret", equalTo(java.util.Base64.getEncoder().encodeToString(bytes(SECRET))))
         .withHeader("X-Api-Key", equalTo("k1"))
