@@ -150,9 +150,11 @@ class HttpRetryTest {
 
   @Test
   void aResponseSlowerThanTheRequestTimeoutIsRetried() throws Exception {
-    respondInOrder(ok("late").withFixedDelay(2_000), ok("fine"));
+    // The request's timeout applies to every attempt, so it must be generous enough for the second,
+    // prompt answer on a loaded CI machine (300 ms was not), and far below the first one's delay.
+    respondInOrder(ok("late").withFixedDelay(10_000), ok("fine"));
     HttpRequest quick = HttpRequest.newBuilder(URI.create(server.baseUrl() + PATH))
-        .timeout(Duration.ofMillis(300)).GET().build();
+        .timeout(Duration.ofSeconds(2)).GET().build();
     HttpResponse<String> response = HttpRetry.of(retry().build()).send(client, quick, HttpResponse.BodyHandlers.ofString());
     assertEquals("fine", response.body());
     assertInstanceOf(HttpTimeoutException.class, events.get(0).cause());
