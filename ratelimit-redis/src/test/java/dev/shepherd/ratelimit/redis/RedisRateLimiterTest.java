@@ -141,7 +141,7 @@ class RedisRateLimiterTest {
 
     // A key that empties within seconds. The PTTL is read in real time after the grants, so the debt
     // must outlast a pause of a loaded machine: at 100 per second (30 ms owed) the key could expire
-    // before the PTTL is read. Here at least one second (one permit) is still owed when it is read.
+    // before the PTTL is read. Here the key lives up to 3 s, and at least 1 s after the last grant.
     String fastKey = Redis.freshKey("expiry-fast");
     RedisRateLimiter fast = redis.limiter().key(fastKey).rate(1, Duration.ofSeconds(1)).burst(10).build();
     for (int i = 0; i < 3; i++) {
