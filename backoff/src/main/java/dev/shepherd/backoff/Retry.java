@@ -42,7 +42,9 @@ import java.util.random.RandomGenerator;
  * <h2>Rules, in the order they are applied after each failed attempt</h2>
  * <ol>
  *   <li>An {@link InterruptedException}, or a failure seen while the calling thread's interrupt flag
- *       is set, stops at once; the flag stays set.
+ *       is set, stops at once; the flag stays set. So does an interrupt during the wait, even with a
+ *       {@link Sleeper} that restores the flag instead of throwing: the call then throws an
+ *       {@code InterruptedException} rather than retry without waiting.
  *   <li>A failure matching {@link Builder#abortOn(Predicate) abortOn} stops (event
  *       {@code GAVE_UP}); one not matching {@link Builder#retryOn(Predicate) retryOn} stops (event
  *       {@code FAILED} if it followed retries). {@link Error}s are never retried.
@@ -227,6 +229,11 @@ public final class Retry implements Policy {
   private void sleep(long waitNanos, RetryExecution execution) throws InterruptedException {
     try {
       sleeper.sleep(Duration.ofNanos(waitNanos));
+      if (Thread.currentThread().isInterrupted()) {
+        // A sleeper that restores the flag instead of throwing (or ignores it) returns at once
+        // when interrupted; going on would retry with no wait at all. Stop as a throwing one would.
+        throw new InterruptedException("interrupted while waiting to retry");
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       execution.interruptedWhileWaiting(e);

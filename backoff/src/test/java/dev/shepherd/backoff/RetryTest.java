@@ -383,6 +383,43 @@ class RetryTest {
   }
 
   @Test
+  void anInterruptDuringTheWaitStopsAtOnceEvenIfTheSleeperOnlyRestoresTheFlag() {
+    // The common wrapper "catch InterruptedException, re-set the flag" returns early instead of
+    // throwing; going on would make the next attempt at once, with no wait.
+    AtomicInteger calls = new AtomicInteger();
+    Retry retry = retry().maxAttempts(5).sleeper(d -> Thread.currentThread().interrupt()).build();
+    try {
+      InterruptedException thrown = assertThrows(InterruptedException.class, () -> retry.call(() -> {
+        calls.incrementAndGet();
+        throw new IOException("down");
+      }));
+      assertTrue(Thread.currentThread().isInterrupted());
+      assertEquals(1, calls.get(), "no attempt after the interrupted wait");
+      assertEquals("down", thrown.getSuppressed()[0].getMessage());
+      assertEquals(Event.Kind.GAVE_UP, events.get(events.size() - 1).kind());
+    } finally {
+      Thread.interrupted();
+    }
+  }
+
+  @Test
+  void aRetriedResultWhileInterruptedStopsAtOnceWhateverTheSleeper() {
+    AtomicInteger calls = new AtomicInteger();
+    Retry retry = retry().maxAttempts(5).retryOnResult(r -> true).sleeper(d -> { }).build();
+    try {
+      assertThrows(InterruptedException.class, () -> retry.call(() -> {
+        calls.incrementAndGet();
+        Thread.currentThread().interrupt();
+        return "not yet";
+      }));
+      assertTrue(Thread.currentThread().isInterrupted());
+      assertEquals(1, calls.get());
+    } finally {
+      Thread.interrupted();
+    }
+  }
+
+  @Test
   void anInterruptedExceptionFromTheActionIsRethrownWithTheFlagSet() {
     try {
       assertThrows(InterruptedException.class, () -> retry().maxAttempts(5).build().call(() -> {
