@@ -161,6 +161,33 @@ class ReconnectorTest {
   }
 
   @Test
+  void everyLossIsFollowedByAFreshDrawFromTheInitialSpreadBeforeTheFirstAttempt() throws Exception {
+    // The whole fleet loses its connection at one instant, so even after a stable connection (no
+    // backoff pending) the first reconnect waits a draw from [0, initialSpread]; connecting at
+    // once would bring every hub back together.
+    Duration spread = Duration.ofSeconds(10);
+    ScriptedConnector connector = new ScriptedConnector();
+    reconnector = builder(connector).initialSpread(spread).stableAfter(Duration.ZERO)
+        .backoff(TestBackoffs.constant(Duration.ofHours(1))).build();
+    SplittableRandom same = new SplittableRandom(42); // the loop's generator, replayed
+    long onStart = Reconnector.initialDelayNanos(same, spread.toNanos());
+    long afterLoss = Reconnector.initialDelayNanos(same, spread.toNanos());
+    assertTrue(afterLoss > 0, "the seed gives a non-zero second draw");
+    reconnector.start();
+    assertEquals(onStart, passWait(0).toNanos());
+    drainUntil(State.CONNECTED);
+
+    connector.opened.get(0).lost.complete(null);
+    Duration wait = awaitWait(1);
+    assertEquals(afterLoss, wait.toNanos(), "a fresh spread draw, not zero and not the backoff");
+    assertTrue(clock.awaitSleepers(1, PATIENCE));
+    assertEquals(1, connector.calls.get(), "no attempt before the spread wait has passed");
+    clock.advance(wait);
+    drainUntil(State.CONNECTED);
+    assertEquals(2, connector.calls.get());
+  }
+
+  @Test
   void failedAttemptsBackOff() throws Exception {
     ScriptedConnector connector = new ScriptedConnector(
         new IOException("refused 1"), new IOException("refused 2"), new IOException("refused 3"));
