@@ -179,6 +179,32 @@ class RetryAsyncTest {
 
   @Test
   @Tag("concurrency")
+  @Timeout(30)
+  void aLongScheduleOfInstantFailuresRunsAtAConstantStackDepth() throws Exception {
+    // Stages that fail at once and zero waits: if a retry were started from inside the previous
+    // attempt's completion (say, skipping the scheduler for a zero wait), each attempt would add
+    // frames and 10,000 of them would overflow the stack. Each attempt must start afresh from the
+    // scheduler's run loop instead.
+    int attempts = 10_000;
+    AtomicInteger calls = new AtomicInteger();
+    long[] depth = new long[2];
+    Retry retry = Retry.builder().backoff(TestBackoffs.constant(Duration.ZERO)).maxAttempts(attempts)
+        .listener(e -> { }).build();
+    CompletableFuture<String> result = retry.callAsync(() -> {
+      int n = calls.incrementAndGet();
+      if (n == 2 || n == attempts) {
+        depth[n == 2 ? 0 : 1] = StackWalker.getInstance().walk(frames -> frames.count());
+      }
+      return failed(new IOException("down " + n));
+    });
+    ExecutionException thrown = assertThrows(ExecutionException.class, () -> result.get(20, TimeUnit.SECONDS));
+    assertEquals("down " + attempts, thrown.getCause().getMessage());
+    assertEquals(attempts, calls.get());
+    assertEquals(depth[0], depth[1], "the stack depth of attempt 2 and of the last attempt");
+  }
+
+  @Test
+  @Tag("concurrency")
   @Timeout(10)
   void theDefaultSchedulerRunsRetriesWithoutBlockingTheCaller() throws Exception {
     AtomicInteger calls = new AtomicInteger();
