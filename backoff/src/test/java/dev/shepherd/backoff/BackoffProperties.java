@@ -350,7 +350,7 @@ class BackoffProperties {
         Combinators.combine(base, jitter).as((d, f) -> withJitter(constant(d), f, Long.MAX_VALUE)));
   }
 
-  @Property(tries = 500)
+  @Property(tries = 500, seed = "20261122") // statistical (bound above): fixed seed, same cases every run
   void differentSeedsGiveDifferentSchedules(@ForAll("roomyJittered") Case c, @ForAll long seed1, @ForAll long seed2) {
     Assume.that(seed1 != seed2);
     assertFalse(Arrays.equals(delays(c.backoff().start(new SplittableRandom(seed1)), 50),
@@ -399,9 +399,10 @@ class BackoffProperties {
    * probability at most 0.9 (the tenth holds at least 10 of the at least 101 integers), so
    * {@code 2 * 0.9^2000 < 1e-90}; each value has probability at most 1/101, and by the Chernoff
    * bound {@code P(Binomial(2000, 1/101) >= 200) <= exp(-2000 KL(0.1 || 1/101)) = exp(-290)}, times
-   * at most 2,000 distinct values: below 1e-120. Together far below 1e-9.
+   * at most 2,000 distinct values: below 1e-120. Together far below 1e-9, and still below 1e-80
+   * over the 300 tries (union bound). The seed is fixed, so every run checks the same cases.
    */
-  @Property(tries = 300)
+  @Property(tries = 300, seed = "20261123") // statistical: fixed seed, same cases every run
   void cappedDelaysStaySpreadOverTheDocumentedInterval(
       @ForAll("capped") Capped c, @ForAll @IntRange(min = 0, max = 1000) int fromTheEnd, @ForAll long seed) {
     RandomGenerator random = new SplittableRandom(seed);
@@ -420,7 +421,7 @@ class BackoffProperties {
    * delay, falls in the bottom tenth of [base, cap] with probability at least 0.1; only that end is
    * asserted for it.
    */
-  @Property(tries = 300)
+  @Property(tries = 300, seed = "20261124") // statistical: fixed seed, same cases every run
   void aLongRunningScheduleStaysSpreadAfterReachingTheCap(@ForAll("capped") Capped c, @ForAll long seed) {
     Backoff.Schedule schedule = c.backoff().start(new SplittableRandom(seed));
     for (int i = 0; i < 200; i++) {
