@@ -37,10 +37,16 @@ import java.util.Objects;
  *       quantity is an integer. The one limit, which no 64-bit state can avoid (it would have to
  *       tell apart every instant on a {@code 1/S} ns grid over any idle period): exactness holds
  *       while the bucket is never left without calls for {@code 2^62 / S} ns or more (146 years when
- *       {@code S = 1}, 48 years at 3 per second, 2.5 hours at an odd rate such as 1,000,003 per
- *       second). After a longer silence, a few gap lengths (a fraction {@code H / 2^64}, where
- *       {@code H} is the refill time plus {@code max(1 h, refill time)}) make the bucket see a
- *       phantom debt and refuse for at most {@code H}; it never grants more than it should.
+ *       {@code S = 1}, 48 years at 3 per second, 77 minutes at an odd rate such as 1,000,003 per
+ *       second, whose first inexact silence is in fact about 4.5 hours). After a longer silence, a
+ *       fraction {@code H / 2^64} of the possible silence lengths make the bucket see a phantom
+ *       debt and refuse for at most {@code H}; it never grants more than it should. {@code H} is
+ *       the refill time plus {@code max(1 h, refill time)}, capped at {@code 2^61} units
+ *       ({@code 2^61 / S} ns): the fraction is negligible for ordinary rates (about 2·10^-7 at
+ *       {@code S = 1}) but reaches 1/8 once {@code S} exceeds about 640,000, where a phantom
+ *       refusal may last up to 38 minutes at 1,000,003 per second. Prefer rates whose interval
+ *       is a simple fraction of a nanosecond (small {@code S}) for limiters that may sit idle for
+ *       hours.
  *   <li><b>Exact retry-after.</b> {@link #acquireOrRetryAfterNanos(int)} returns the smallest whole
  *       number of nanoseconds after which the same request would be granted.
  *   <li><b>Any ticker origin.</b> Arithmetic is modular on differences, so tickers starting near

@@ -168,6 +168,10 @@ class KeyedRateLimiterTest {
   void badInputFailsNamingTheValue() {
     assertMessage("maxKeys must be at least 1: 0", () -> KeyedRateLimiter.builder().maxKeys(0));
     assertMessage("burst must be at least 1: -1", () -> KeyedRateLimiter.builder().burst(-1));
+    assertMessage("permits must be positive: 0", () -> KeyedRateLimiter.builder().rate(0, Duration.ofSeconds(1)));
+    assertMessage("permitsPerSecond must be positive and finite: NaN", () -> KeyedRateLimiter.builder().permitsPerSecond(Double.NaN));
+    assertMessage("permitsPerSecond must be positive and finite: -Infinity",
+        () -> KeyedRateLimiter.builder().permitsPerSecond(Double.NEGATIVE_INFINITY));
     assertThrows(IllegalStateException.class, () -> KeyedRateLimiter.builder().build());
     KeyedRateLimiter<String> l = keyed().rate(1, Duration.ofSeconds(1)).burst(2).build();
     assertMessage("permits must be at most 2 (the burst; more could never be granted): 3", () -> l.tryAcquire("a", 3));
@@ -176,5 +180,11 @@ class KeyedRateLimiterTest {
     assertThrows(NullPointerException.class, () -> l.tryAcquire(null));
     assertEquals(0, l.size(), "a refused call creates no bucket");
     assertEquals("KeyedRateLimiter{'per-device', 1 per PT1S, burst=2, keys=0/100000}", l.toString());
+    assertTrue(l.tryAcquire("a"));
+    assertMessage("permits must be at most 2 (the burst; more could never be granted): 3", () -> l.tryAcquire("a", 3));
+    assertMessage("maxWait must be zero or positive: PT-1S", () -> l.tryAcquire("a", 1, Duration.ofSeconds(-1)));
+    assertEquals(0, l.rejectedCount(), "bad input is not a rejection");
+    assertTrue(l.tryAcquire("a"), "the bucket still holds its second permit");
+    assertEquals(1_000_000_000L, l.acquireOrRetryAfterNanos("a", 1));
   }
 }

@@ -154,6 +154,27 @@ class LeakyBucketTest {
   }
 
   @Test
+  void badRatesAndRequestsFailNamingTheValueAndLeaveAMeterUntouched() {
+    assertMessage("permitsPerSecond must be positive and finite: NaN", () -> LeakyBucket.builder().permitsPerSecond(Double.NaN));
+    assertMessage("permitsPerSecond must be positive and finite: Infinity",
+        () -> LeakyBucket.builder().permitsPerSecond(Double.POSITIVE_INFINITY));
+    assertMessage("permitsPerSecond must be positive and finite: -2.0", () -> LeakyBucket.builder().permitsPerSecond(-2));
+    assertMessage("period must be positive: PT-1S", () -> LeakyBucket.builder().rate(1, Duration.ofSeconds(-1)));
+    LeakyBucket m = leaky().rate(10, Duration.ofSeconds(1)).meter(Duration.ofMillis(100)).build(); // capacity 2
+    assertTrue(m.tryAcquire());
+    assertMessage("permits must be positive: -1", () -> m.acquireOrRetryAfterNanos(-1));
+    assertMessage("permits must be at most 2 (1 + tolerance / interval; more could never be granted): 3",
+        () -> m.tryAcquire(3, Duration.ofHours(1)));
+    assertMessage("maxWait must be zero or positive: PT-0.000000001S", () -> m.tryAcquire(1, Duration.ofNanos(-1)));
+    assertEquals(0, m.currentWaitNanos(), "one permit is still there");
+    assertEquals(0, m.rejectedCount());
+    assertEquals(List.of(), events);
+    assertEquals(List.of(), clock.sleeps());
+    assertTrue(m.tryAcquire());
+    assertEquals(100_000_000L, m.acquireOrRetryAfterNanos(1));
+  }
+
+  @Test
   void describesItself() {
     assertEquals("LeakyBucket{'egress', meter, 1 per PT0.1S, tolerance=PT0S}", leaky().rate(10, Duration.ofSeconds(1)).build().toString());
     LeakyBucket q = leaky().permitsPerSecond(3).shaper(Duration.ofSeconds(2)).build();

@@ -194,6 +194,22 @@ class TokenBucketTest {
   }
 
   @Test
+  void theRetryAfterHeaderIsWholeSecondsRoundedUpSoAClientNeverComesBackEarly() throws Exception {
+    TokenBucket b = bucket().rate(1, Duration.ofSeconds(10)).burst(1).build();
+    assertTrue(b.tryAcquire());
+    clock.advance(Duration.ofMillis(8_800));
+    RateLimitExceededException e = assertThrows(RateLimitExceededException.class, () -> b.call(() -> 1));
+    assertEquals(1_200_000_000L, e.retryAfterNanos());
+    assertEquals("2", e.retryAfterHeader(), "1.2 s rounds up to 2");
+    clock.advance(Duration.ofMillis(1_200).minusNanos(1));
+    e = assertThrows(RateLimitExceededException.class, () -> b.call(() -> 1));
+    assertEquals(1, e.retryAfterNanos());
+    assertEquals("1", e.retryAfterHeader(), "one nanosecond is still a whole second, never 0");
+    clock.advanceNanos(1);
+    assertEquals(1, (int) b.call(() -> 1), "granted exactly at now + retry-after");
+  }
+
+  @Test
   void callAsyncCompletesExceptionallyInsteadOfThrowing() {
     TokenBucket b = bucket().rate(1, Duration.ofSeconds(1)).burst(1).build();
     assertEquals("a", b.callAsync(() -> java.util.concurrent.CompletableFuture.completedFuture("a")).toCompletableFuture().join());
