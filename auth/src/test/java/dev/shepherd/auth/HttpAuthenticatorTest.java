@@ -238,6 +238,20 @@ class HttpAuthenticatorTest {
   }
 
   @Test
+  void anInterruptedCallerIsRefusedAsUnavailableAndKeepsItsInterruptStatus() {
+    server.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(200).withFixedDelay(2_000)));
+    Thread.currentThread().interrupt();
+    BackendUnavailableException e;
+    try {
+      e = assertThrows(BackendUnavailableException.class, () -> http.authenticate(creds("a")));
+    } finally {
+      assertTrue(Thread.interrupted(), "the interrupt status is kept");
+    }
+    assertInstanceOf(InterruptedException.class, e.getCause());
+    assertEquals("'db' was interrupted verifying device 'a'", e.getMessage());
+  }
+
+  @Test
   void aConnectionRefusedIsUnavailable() {
     HttpAuthenticator nowhere = HttpAuthenticator.builder(URI.create("http://127.0.0.1:1")).build();
     assertThrows(BackendUnavailableException.class, () -> nowhere.authenticate(creds("a")));
