@@ -1,13 +1,14 @@
 package dev.shepherd.auth;
 
 import dev.shepherd.core.Checks;
+import dev.shepherd.core.Durations;
 import dev.shepherd.core.RetryAfter;
-import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpHeaders;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -19,7 +20,10 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
 
 /**
  * A backend that verifies {@link DeviceCredentials} with an HTTP service, over
@@ -32,7 +36,9 @@ import java.util.concurrent.CompletionStage;
  * body ({@code Content-Type: application/octet-stream}), where proxies and access logs do not
  * record it; {@link Builder#secretHeader(String)} moves it to a header, Base64-encoded, for
  * services that want it there. The method, path template and extra static headers (for example
- * the service's own API key) are configurable. Every request has a timeout.
+ * the service's own API key) are configurable. Every exchange has a timeout that covers the whole
+ * answer, body included (java.net.http's own request timeout stops at the response headers, so a
+ * service that stalls mid-body would otherwise hold the call indefinitely).
  *
  * <h2>Response</h2>
  * <ul>
@@ -143,18 +149,22 @@ public final class HttpAuthenticator implements Authenticator<DeviceCredentials,
   @Override
   public Verified<String> authenticate(DeviceCredentials credentials) {
     Objects.requireNonNull(credentials, "credentials");
-    byte[] secret = credentials.secret();
+    CompletableFuture<Verified<String>> answer = exchange(credentials);
     try {
-      HttpResponse<byte[]> response = client.send(request(credentials.deviceId(), secret),
-          HttpResponse.BodyHandlers.ofByteArray());
-      return interpret(credentials.deviceId(), response);
-    } catch (IOException e) {
-      throw unavailable(credentials.deviceId(), e);
+      return answer.get();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException) {
+        throw (RuntimeException) cause;
+      }
+      if (cause instanceof Error) {
+        throw (Error) cause;
+      }
+      throw unavailable(credentials.deviceId(), cause);
     } catch (InterruptedException e) {
+      answer.cancel(true); // aborts the exchange and wipes the secret's copy
       Thread.currentThread().interrupt();
       throw unavailable(credentials.deviceId(), e);
-    } finally {
-      Arrays.fill(secret, (byte) 0);
     }
   }
 
@@ -166,32 +176,59 @@ public final class HttpAuthenticator implements Authenticator<DeviceCredentials,
    */
   @Override
   public CompletionStage<Verified<String>> authenticateAsync(DeviceCredentials credentials) {
-    CompletableFuture<Verified<String>> result = new CompletableFuture<>();
-    byte[] secret;
-    HttpRequest request;
     try {
       Objects.requireNonNull(credentials, "credentials");
-      secret = credentials.secret();
-      request = request(credentials.deviceId(), secret);
+      return exchange(credentials);
     } catch (RuntimeException e) {
-      result.completeExceptionally(e);
-      return result;
+      return CompletableFuture.failedFuture(e);
     }
+  }
+
+  /*
+   * One exchange under one deadline. java.net.http's request timeout stops counting once the
+   * response headers have arrived, so a service that sends its headers and then trickles (or
+   * stalls) the body would hold the call, and every request waiting on it, far beyond the timeout.
+   * The deadline below covers the whole exchange, body included: when it passes first, the answer
+   * fails as a timeout and the exchange is cancelled (which aborts it on Java 16+); whichever way
+   * the answer completes, an exchange still running is cancelled. The copy of the secret is wiped
+   * when the exchange ends, however it ends.
+   */
+  private CompletableFuture<Verified<String>> exchange(DeviceCredentials credentials) {
     String id = credentials.deviceId();
-    client.sendAsync(request, HttpResponse.BodyHandlers.ofByteArray()).whenComplete((response, failure) -> {
+    byte[] secret = credentials.secret();
+    CompletableFuture<HttpResponse<byte[]>> sent;
+    try {
+      sent = client.sendAsync(request(id, secret), HttpResponse.BodyHandlers.ofByteArray());
+    } catch (RuntimeException e) {
+      Arrays.fill(secret, (byte) 0);
+      throw e;
+    }
+    CompletableFuture<Verified<String>> answer = new CompletableFuture<>();
+    sent.whenComplete((response, failure) -> {
       Arrays.fill(secret, (byte) 0);
       try {
         if (failure != null) {
-          Throwable cause = failure.getCause() != null && failure instanceof java.util.concurrent.CompletionException
+          Throwable cause = failure.getCause() != null && failure instanceof CompletionException
               ? failure.getCause() : failure;
           throw unavailable(id, cause);
         }
-        result.complete(interpret(id, response));
+        answer.complete(interpret(id, response));
       } catch (RuntimeException e) {
-        result.completeExceptionally(e);
+        answer.completeExceptionally(e);
       }
     });
-    return result;
+    // completeOnTimeout's scheduled task is dropped as soon as the answer completes otherwise.
+    CompletableFuture<Verified<String>> deadline = new CompletableFuture<>();
+    deadline.completeOnTimeout(null, Durations.toNanosSaturated(timeout), TimeUnit.NANOSECONDS).thenRun(() ->
+        answer.completeExceptionally(unavailable(id,
+            new HttpTimeoutException("no complete response within " + timeout))));
+    answer.whenComplete((verified, failure) -> {
+      deadline.cancel(false);
+      if (!sent.isDone()) {
+        sent.cancel(true);
+      }
+    });
+    return answer;
   }
 
   private HttpRequest request(String deviceId, byte[] secret) {
@@ -291,7 +328,7 @@ public final class HttpAuthenticator implements Authenticator<DeviceCredentials,
   }
 
   private BackendUnavailableException unavailable(String deviceId, Throwable cause) {
-    String what = cause instanceof java.net.http.HttpTimeoutException ? "timed out"
+    String what = cause instanceof HttpTimeoutException ? "timed out"
         : cause instanceof InterruptedException ? "was interrupted" : "failed (" + cause.getClass().getSimpleName() + ")";
     return new BackendUnavailableException(name,
         "'" + name + "' " + what + " verifying device '" + deviceId + "'", null, cause);
@@ -375,7 +412,9 @@ public final class HttpAuthenticator implements Authenticator<DeviceCredentials,
     }
 
     /**
-     * Sets the timeout of each request (and the connect timeout of the default client).
+     * Sets the timeout of each exchange, from sending the request to the last byte of the answer
+     * (and the connect timeout of the default client). When it passes, the exchange is cancelled
+     * and the call fails with {@link BackendUnavailableException}.
      *
      * @param timeout a positive duration
      * @return this builder

@@ -320,6 +320,43 @@ class CachingAuthenticatorTest {
     assertEquals(3, backend.calls.get(), "expired exactly at the ttl");
   }
 
+  /**
+   * Caffeine reads the same ticker: to Caffeine itself, an entry ends exactly when the ManualClock
+   * passes its end (a refusal at negativeTtl, a positive answer at its expiry plus maxStale), not
+   * a nanosecond before; and it is then evicted, freeing its memory, once Caffeine's timer wheel
+   * (buckets of about 1.07 s) passes it.
+   */
+  @Test
+  void caffeineExpiresAndEvictsOnTheInjectedClock() {
+    CachingAuthenticator<String> auth = builder().refreshAhead(0).build();
+    auth.authenticate(creds("hub-1", "right"));
+    auth.authenticate(creds("hub-2", "right2"));
+    assertThrows(AuthenticationException.class, () -> auth.authenticate(creds("stranger", "x")));
+    auth.cleanUp();
+    assertEquals(3, auth.estimatedSize());
+
+    clock.advanceNanos(Duration.ofSeconds(5).toNanos() - 1);
+    assertNotNull(auth.entry("stranger"), "a refusal lives until the negative ttl");
+    clock.advanceNanos(1);
+    assertNull(auth.entry("stranger"), "and ends exactly then");
+    clock.advance(Duration.ofSeconds(3));
+    auth.cleanUp();
+    assertEquals(2, auth.estimatedSize(), "then it is evicted");
+
+    advanceToNanos(TTL.plus(MAX_STALE).toNanos() - 1);
+    assertNotNull(auth.entry("hub-1"), "a positive answer is kept for stale use until maxStale ends");
+    clock.advanceNanos(1);
+    assertNull(auth.entry("hub-1"));
+    assertNull(auth.entry("hub-2"));
+    clock.advance(Duration.ofSeconds(3));
+    auth.cleanUp();
+    assertEquals(0, auth.estimatedSize());
+  }
+
+  private void advanceToNanos(long nanos) {
+    clock.advanceNanos(nanos - clock.read());
+  }
+
   // --- negative caching, failures ---------------------------------------------------------------
 
   @Test

@@ -20,6 +20,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.http.Fault;
 import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpTimeoutException;
 import java.time.Clock;
@@ -28,6 +32,9 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.Optional;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -170,6 +177,78 @@ class HttpAuthenticatorTest {
     CompletionException async = assertThrows(CompletionException.class,
         () -> impatient.authenticateAsync(creds("a")).toCompletableFuture().join());
     assertInstanceOf(HttpTimeoutException.class, async.getCause().getCause());
+  }
+
+  /**
+   * java.net.http's request timeout stops at the response headers; a service that sends them and
+   * then stalls the body must still time out. The stub below answers the headers and 3 of 10 body
+   * bytes at once, then holds the rest for up to 10 s: without a deadline over the whole exchange
+   * the call would wait those 10 s and then succeed, failing this test.
+   */
+  @Test
+  void aBodyThatStallsAfterTheHeadersTimesOutAsUnavailable() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicInteger exchanges = new AtomicInteger();
+    try (ServerSocket stalling = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      Thread serverThread = new Thread(() -> {
+        while (!stalling.isClosed()) {
+          Socket accepted;
+          try {
+            accepted = stalling.accept();
+          } catch (IOException closed) {
+            return;
+          }
+          exchanges.incrementAndGet();
+          Thread handler = new Thread(() -> {
+            try (Socket s = accepted) {
+              s.getInputStream().read(new byte[8192]);
+              OutputStream out = s.getOutputStream();
+              out.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\nX-Principal: p\r\n\r\nabc"
+                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+              out.flush();
+              release.await(10, TimeUnit.SECONDS);
+              out.write("defghij".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+              out.flush();
+            } catch (IOException | InterruptedException e) {
+              // the client gave up (as it should) or the test is over
+            }
+          });
+          handler.setDaemon(true);
+          handler.start();
+        }
+      });
+      serverThread.setDaemon(true);
+      serverThread.start();
+      HttpAuthenticator impatient = HttpAuthenticator.builder(URI.create("http://127.0.0.1:" + stalling.getLocalPort()))
+          .name("db").timeout(Duration.ofMillis(500)).build();
+      try {
+        BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+            () -> impatient.authenticate(creds("a")));
+        assertInstanceOf(HttpTimeoutException.class, e.getCause());
+        assertEquals("'db' timed out verifying device 'a'", e.getMessage());
+        CompletionException async = assertThrows(CompletionException.class,
+            () -> impatient.authenticateAsync(creds("a")).toCompletableFuture().join());
+        assertInstanceOf(BackendUnavailableException.class, async.getCause());
+        assertInstanceOf(HttpTimeoutException.class, async.getCause().getCause());
+        assertEquals(2, exchanges.get(), "each call reached the stub and got its headers");
+      } finally {
+        release.countDown();
+      }
+    }
+  }
+
+  @Test
+  void anInterruptedCallerIsRefusedAsUnavailableAndKeepsItsInterruptStatus() {
+    server.stubFor(post(anyUrl()).willReturn(aResponse().withStatus(200).withFixedDelay(2_000)));
+    Thread.currentThread().interrupt();
+    BackendUnavailableException e;
+    try {
+      e = assertThrows(BackendUnavailableException.class, () -> http.authenticate(creds("a")));
+    } finally {
+      assertTrue(Thread.interrupted(), "the interrupt status is kept");
+    }
+    assertInstanceOf(InterruptedException.class, e.getCause());
+    assertEquals("'db' was interrupted verifying device 'a'", e.getMessage());
   }
 
   @Test
