@@ -37,13 +37,24 @@ import java.util.concurrent.atomic.LongAdder;
  * may queue that far ahead; Rate.horizon), so a d in (H, 2^63) can only be an old TAT whose distance
  * from now wrapped around: it is read as "full".
  *
- * The limit of one long. An exact state must tell apart every TAT on a grid of 1/scale ns over the
- * whole time a bucket may sit idle, so no 64-bit encoding can be exact for idle periods of 2^64 /
- * scale ns and more. Here: with no call for G ns, the answer is exact while G * scale mod 2^64 lies
- * below 2^64 - H, in particular for every G < (2^64 - H) / scale, at least 2^62 / scale ns (146 years
- * when scale is 1, 48 years at 3 per second). Past that, an ancient TAT may be misread as a debt of
- * at most H (for a fraction H / 2^64 of such gap lengths) and the next request refused for at most
- * H / scale ns. That direction is safe: it never grants more than the ideal bucket.
+ * Long silences: the write stamp. One long of TAT cannot tell apart every instant on a grid of
+ * 1/scale ns over any idle time: after a silence of G ns with G * scale mod 2^64 in [2^64 - H, 2^64),
+ * an ancient TAT reads as a debt in (0, H]. For scale 1 that takes 146 years, but for an odd rate
+ * such as 1,000,003 per second (scale 1,000,003) the first such G is about 4.5 hours, and a fraction
+ * H / 2^64 of longer silences (up to 1/8) would show a phantom debt. So the state carries a second
+ * field, stamp: a ticker reading in plain nanoseconds (which wraps only after 292 years) that every
+ * writer raises to its own reading t before its CAS whenever it is more than `slack` older (a
+ * max-CAS, so it never decreases; at most once per slack, so the grant path normally only reads it,
+ * from the cache line it is about to write anyway). A debt d in (0, H] is then trusted only while
+ * t - stamp < staleAfter = ceil(H / scale) + slack, stamp being read after TAT:
+ * - Safe: a real debt at t was written by some W at t_w with TAT <= t_w * scale + H, so
+ *   t < t_w + H / scale; W raised the stamp to at least t_w - slack before its CAS, which
+ *   happens-before our read of TAT and so our read of stamp: t - stamp < staleAfter. Hence a debt
+ *   ignored for staleness was not real, and ignoring it never grants more than the ideal bucket.
+ *   (With the clock-first order t may be older than t_w: that only makes t - stamp smaller.)
+ * - Complete: a phantom needs G >= (2^64 - H) / scale ns of silence, and the stamp is no newer than
+ *   the last call, so t - stamp >= G >= staleAfter (H <= 2^61 and slack <= H / scale + 1).
+ * An interrupted sleeper's give-back restores a TAT whose writer already raised the stamp.
 
  * Lock-free, state first. A call reads the state (volatile), then the ticker, decides, and
  * publishes TAT' with one compareAndSet; if another thread changed the state in between, it rereads
@@ -93,10 +104,12 @@ import java.util.concurrent.atomic.LongAdder;
 final class Gcra extends GcraPadAfter {
 
   private static final VarHandle TAT;
+  private static final VarHandle STAMP;
 
   static {
     try {
       TAT = MethodHandles.lookup().findVarHandle(GcraState.class, "tat", long.class);
+      STAMP = MethodHandles.lookup().findVarHandle(GcraState.class, "stamp", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -115,6 +128,10 @@ final class Gcra extends GcraPadAfter {
   final long tau;
   /** The largest valid debt, in units: tau plus reservations up to max(tau, 1 h); see Rate. */
   private final long horizon;
+  /** How much older than a writer's reading the write stamp may be, in ns; see the design note. */
+  private final long stampSlack;
+  /** Idle time (ns since the write stamp) after which a debt in (0, H] can only be a phantom. */
+  private final long staleAfter;
   /** The most permits one request may ask for: floor(tau / interval). */
   final int maxPermits;
   /** What "at most" the permits check reports, e.g. "the burst". */
@@ -138,13 +155,17 @@ final class Gcra extends GcraPadAfter {
     this.interval = rate.intervalUnits;
     this.tau = tau;
     this.horizon = rate.horizon(tau);
+    this.stampSlack = rate.stampSlackNanos(horizon);
+    this.staleAfter = rate.staleAfterNanos(horizon);
     this.maxPermits = (int) Math.min(Integer.MAX_VALUE, tau / interval);
     this.maxPermitsMeaning = maxPermitsMeaning;
     this.ticker = ticker;
     this.sleeper = sleeper;
     this.listener = listener;
-    long now = ticker.read() * scale;
+    long t = ticker.read();
+    long now = t * scale;
     this.tat = startFull ? now : now + tau;
+    this.stamp = t;
   }
 
   /** Validates a permit count: 1 to {@link #maxPermits}; allocation-free unless it throws. */
@@ -157,26 +178,48 @@ final class Gcra extends GcraPadAfter {
     return permits;
   }
 
-  /** The debt d = TAT - now in units, 0 when the bucket is full (or d wrapped, see the note). */
-  private long debt(long tat, long now) {
+  /**
+   * The debt d = TAT - now in units at reading {@code t} (now = t * scale), 0 when the bucket is
+   * full, or when d can only be an old state whose distance wrapped (see the note). Call after
+   * reading {@code tat}.
+   */
+  private long debt(long tat, long now, long t) {
     long d = tat - now;
-    return d <= 0 || d > horizon ? 0 : d;
+    return d <= 0 || d > horizon || isStale(t) ? 0 : d;
+  }
+
+  /** Whether no state written at or after the last write stamp can still be in debt at {@code t}. */
+  private boolean isStale(long t) {
+    return t - (long) STAMP.getVolatile(this) >= staleAfter;
+  }
+
+  /** Raises the write stamp to {@code t} if it is more than the slack older; before every CAS of TAT. */
+  private void stamp(long t) {
+    long s = (long) STAMP.getVolatile(this);
+    while (t - s > stampSlack) { // rare: at most about once per slack
+      if (STAMP.compareAndSet(this, s, t)) {
+        return;
+      }
+      s = (long) STAMP.getVolatile(this);
+    }
   }
 
   long acquireOrRetryAfterNanos(int permits) {
     long cost = checkPermits(permits) * interval; // <= tau <= 2^60: no overflow
-    long now = ticker.read() * scale; // the ticker first, kept across retries: see "Clock first"
+    long t = ticker.read(); // the ticker first, kept across retries: see "Clock first"
+    long now = t * scale;
     for (;;) {
       long current = (long) TAT.getVolatile(this);
       long d = current - now;
       if (d > horizon) { // wrapped, or written from a later reading than ours: only state-first can tell
         return acquireStateFirst(cost, permits);
       }
-      long debt = d <= 0 ? 0 : d;
+      long debt = d <= 0 || isStale(t) ? 0 : d;
       long excess = debt - tau + cost;
       if (excess > 0) {
         return reject(rate.toNanosCeil(excess), permits);
       }
+      stamp(t);
       if (TAT.compareAndSet(this, current, now + debt + cost)) {
         granted.increment();
         return 0;
@@ -188,12 +231,14 @@ final class Gcra extends GcraPadAfter {
   private long acquireStateFirst(long cost, int permits) {
     for (;;) {
       long current = (long) TAT.getVolatile(this); // before the ticker: see the design note
-      long now = ticker.read() * scale;
-      long debt = debt(current, now);
+      long t = ticker.read();
+      long now = t * scale;
+      long debt = debt(current, now, t);
       long excess = debt - tau + cost;
       if (excess > 0) {
         return reject(rate.toNanosCeil(excess), permits);
       }
+      stamp(t);
       if (TAT.compareAndSet(this, current, now + debt + cost)) {
         granted.increment();
         return 0;
@@ -212,8 +257,9 @@ final class Gcra extends GcraPadAfter {
     long wait;
     for (;;) {
       long current = (long) TAT.getVolatile(this);
-      long now = ticker.read() * scale;
-      long debt = debt(current, now);
+      long t = ticker.read();
+      long now = t * scale;
+      long debt = debt(current, now, t);
       long excess = debt - tau + cost;
       wait = excess <= 0 ? 0 : rate.toNanosCeil(excess);
       // The reservation is the request arriving at its release time now + wait (a whole
@@ -226,6 +272,7 @@ final class Gcra extends GcraPadAfter {
       }
       before = now + debt;
       after = now + start + cost;
+      stamp(t);
       if (TAT.compareAndSet(this, current, after)) {
         break;
       }
@@ -245,16 +292,16 @@ final class Gcra extends GcraPadAfter {
 
   long availablePermits() {
     long current = (long) TAT.getVolatile(this);
-    long now = ticker.read() * scale;
-    long debt = debt(current, now);
+    long t = ticker.read();
+    long debt = debt(current, t * scale, t);
     return debt >= tau ? 0 : (tau - debt) / interval;
   }
 
   /** The wait a request for {@code permits} would be told now, without taking anything. */
   long peekWaitNanos(int permits) {
     long current = (long) TAT.getVolatile(this);
-    long now = ticker.read() * scale;
-    long excess = debt(current, now) - tau + checkPermits(permits) * interval;
+    long t = ticker.read();
+    long excess = debt(current, t * scale, t) - tau + checkPermits(permits) * interval;
     return excess <= 0 ? 0 : rate.toNanosCeil(excess);
   }
 

@@ -24,12 +24,14 @@ import java.util.function.Supplier;
 /*
  * Design note: per-key buckets with bounded memory, and why it is correct.
  *
- * Each key has a Bucket holding one long: the GCRA theoretical arrival time in units (see Gcra),
+ * Each key has a Bucket holding one long (and a write stamp, below): the GCRA theoretical arrival time in units (see Gcra),
  * shifted left by one; the low bit is a "dead" mark. Deciding for an existing key is exactly Gcra's
  * lock-free loop on that long (shifted arithmetic: (a<<1) - (b<<1) >> 1 recovers a - b whenever it
- * lies in [-2^62, 2^62), which holds for every live debt, at most the horizon H <= 2^61). Exact
- * while a key's idle time G satisfies G * scale mod 2^63 < 2^63 - H, in particular for every
- * G < 2^62 / scale ns; beyond that a phantom debt of at most H is possible, as in Gcra.
+ * lies in [-2^62, 2^62), which holds for every live debt, at most the horizon H <= 2^61). A key idle
+ * for G ns with G * scale mod 2^63 in [2^63 - H, 2^63) would read an old state as a debt in (0, H]:
+ * each bucket therefore carries Gcra's write stamp (same rules, same proof, with 2^63 for 2^64:
+ * (2^63 - H) / scale still exceeds staleAfter), and such a debt is ignored once t - stamp reaches
+ * staleAfter. So a key's answers are exact whatever its idle time.
  *
  * Bound. size counts reserved slots; a slot is reserved (CAS-increment below maxKeys) before a
  * bucket is inserted and released only by the thread whose map.remove(key, bucket) succeeds, so the
@@ -95,10 +97,12 @@ public final class KeyedRateLimiter<K> {
 
   private static final long RETRY = Long.MIN_VALUE;
   private static final VarHandle STATE;
+  private static final VarHandle STAMP;
 
   static {
     try {
       STATE = MethodHandles.lookup().findVarHandle(Bucket.class, "state", long.class);
+      STAMP = MethodHandles.lookup().findVarHandle(Bucket.class, "stamp", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -111,6 +115,10 @@ public final class KeyedRateLimiter<K> {
   private final long tau;
   /** The largest valid debt in units, see Rate#horizon. */
   private final long horizon;
+  /** How much older than a writer's reading a bucket's write stamp may be, in ns; see Gcra. */
+  private final long stampSlack;
+  /** Idle time (ns since a bucket's write stamp) after which its debt can only be a phantom. */
+  private final long staleAfter;
   private final int burst;
   private final int maxKeys;
   private final Ticker ticker;
@@ -126,12 +134,17 @@ public final class KeyedRateLimiter<K> {
   private final LongAdder rejected = new LongAdder();
   private final LongAdder evicted = new LongAdder();
 
-  /** One key's state: TAT in units, shifted left by one; an odd value marks an evicted bucket. */
+  /**
+   * One key's state: TAT in units, shifted left by one; an odd value marks an evicted bucket. And
+   * its write stamp, a ticker reading in ns (see Gcra's note on long silences).
+   */
   static final class Bucket {
     volatile long state;
+    volatile long stamp;
 
-    Bucket(long state) {
+    Bucket(long state, long stamp) {
       this.state = state;
+      this.stamp = stamp;
     }
   }
 
@@ -143,6 +156,8 @@ public final class KeyedRateLimiter<K> {
     this.burst = b.burst;
     this.tau = b.rate.tauForBurst(b.burst);
     this.horizon = b.rate.horizon(tau);
+    this.stampSlack = b.rate.stampSlackNanos(horizon);
+    this.staleAfter = b.rate.staleAfterNanos(horizon);
     this.maxKeys = b.maxKeys;
     this.ticker = b.ticker;
     this.sleeper = b.sleeper;
@@ -221,12 +236,14 @@ public final class KeyedRateLimiter<K> {
           unlink(key, b); // evicted: help remove it, then start over with a fresh bucket
           break;
         }
-        long now = ticker.read() * scale;
-        long debt = debt(s, now);
+        long t = ticker.read();
+        long now = t * scale;
+        long debt = debt(b, s, now, t);
         long excess = debt - tau + cost;
         if (excess > 0) {
           return reject(rate.toNanosCeil(excess), permits, "rate limit exceeded");
         }
+        stamp(b, t);
         if (STATE.compareAndSet(b, s, (now + debt + cost) << 1)) {
           granted.increment();
           return 0;
@@ -271,8 +288,9 @@ public final class KeyedRateLimiter<K> {
           unlink(key, b);
           break;
         }
-        long now = ticker.read() * scale;
-        long debt = debt(s, now);
+        long t = ticker.read();
+        long now = t * scale;
+        long debt = debt(b, s, now, t);
         long excess = debt - tau + cost;
         long wait = excess <= 0 ? 0 : rate.toNanosCeil(excess);
         long start = Math.max(debt, wait * scale); // as a request arriving at now + wait: see Gcra
@@ -282,13 +300,14 @@ public final class KeyedRateLimiter<K> {
         }
         long before = now + debt;
         long after = now + start + cost;
+        stamp(b, t);
         if (STATE.compareAndSet(b, s, after << 1)) {
           if (wait > 0) {
             try {
               sleeper.sleep(Duration.ofNanos(wait));
-            } catch (Throwable t) {
+            } catch (Throwable e) {
               STATE.compareAndSet(b, after << 1, before << 1);
-              throw t;
+              throw e;
             }
           }
           granted.increment();
@@ -442,10 +461,25 @@ public final class KeyedRateLimiter<K> {
     return permits;
   }
 
-  /** The debt in units from a shifted state; 0 when refilled (or wrapped, see Gcra). */
-  private long debt(long state, long now) {
+  /**
+   * The debt in units from bucket {@code b}'s shifted state at reading {@code t} (now = t * scale);
+   * 0 when refilled, or when it can only be an old state whose distance wrapped (see Gcra). Call
+   * after reading the state.
+   */
+  private long debt(Bucket b, long state, long now, long t) {
     long d = (state - (now << 1)) >> 1;
-    return d <= 0 || d > horizon ? 0 : d;
+    return d <= 0 || d > horizon || t - (long) STAMP.getVolatile(b) >= staleAfter ? 0 : d;
+  }
+
+  /** Raises {@code b}'s write stamp to {@code t} if more than the slack older; before each write. */
+  private void stamp(Bucket b, long t) {
+    long s = (long) STAMP.getVolatile(b);
+    while (t - s > stampSlack) { // rare: at most about once per slack per key
+      if (STAMP.compareAndSet(b, s, t)) {
+        return;
+      }
+      s = (long) STAMP.getVolatile(b);
+    }
   }
 
   /** First request of a key with no bucket: insert a full bucket with this grant applied. */
@@ -466,8 +500,8 @@ public final class KeyedRateLimiter<K> {
         break;
       }
     }
-    long now = ticker.read() * scale;
-    Bucket fresh = new Bucket((now + cost) << 1); // full bucket, this request granted (cost <= tau)
+    long t = ticker.read();
+    Bucket fresh = new Bucket((t * scale + cost) << 1, t); // full bucket, this request granted (cost <= tau)
     if (buckets.putIfAbsent(key, fresh) != null) {
       size.decrementAndGet();
       return RETRY;
@@ -520,7 +554,8 @@ public final class KeyedRateLimiter<K> {
       Bucket b = e.getValue();
       long s = (long) STATE.getVolatile(b);
       if ((s & 1) == 0) {
-        long d = debt(s, ticker.read() * scale); // state first, then ticker: see the design note
+        long t = ticker.read(); // state first, then ticker: see the design note
+        long d = debt(b, s, t * scale, t);
         if (d > 0 || !STATE.compareAndSet(b, s, s | 1)) {
           if (busy == waits.length) {
             waits = Arrays.copyOf(waits, busy * 2);

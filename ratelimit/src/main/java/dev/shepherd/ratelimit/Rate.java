@@ -164,6 +164,24 @@ final class Rate {
     return Math.min(HORIZON, Durations.saturatedAdd(tau, Math.max(tau, toUnits(MIN_RESERVATION_NANOS))));
   }
 
+  /**
+   * Returns how stale a bucket's write stamp may be, in nanoseconds, before it is refreshed: one
+   * second, or less when the horizon is shorter, so that (with {@link #staleAfterNanos}) every idle
+   * gap that could wrap into a phantom debt is recognised. At least 1.
+   */
+  long stampSlackNanos(long horizon) {
+    return Math.max(1, Math.min(NANOS_PER_SECOND, toNanosCeil(horizon)));
+  }
+
+  /**
+   * Returns the idle time, in nanoseconds, after which no debt can be real: a state written at
+   * reading t_w carries a debt of at most {@code horizon} units, gone by t_w + horizon / scale, and
+   * the write stamp is at most {@code slack} older than t_w.
+   */
+  long staleAfterNanos(long horizon) {
+    return Durations.saturatedAdd(toNanosCeil(horizon), stampSlackNanos(horizon));
+  }
+
   /** Returns {@code nanos} nanoseconds in units, saturated at {@link Long#MAX_VALUE}. */
   long toUnits(long nanos) {
     return Durations.saturatedMultiply(nanos, scale);

@@ -34,19 +34,12 @@ import java.util.Objects;
  *       drift: time is counted in units of {@code 1/S} ns, where {@code S} is the denominator of the
  *       emission interval in lowest terms (1 when the interval is a whole number of nanoseconds, for
  *       example at 10 per second; 3 at 3 per second, whose interval is 333,333,333⅓ ns), so every
- *       quantity is an integer. The one limit, which no 64-bit state can avoid (it would have to
- *       tell apart every instant on a {@code 1/S} ns grid over any idle period): exactness holds
- *       while the bucket is never left without calls for {@code 2^62 / S} ns or more (146 years when
- *       {@code S = 1}, 48 years at 3 per second, 77 minutes at an odd rate such as 1,000,003 per
- *       second, whose first inexact silence is in fact about 4.5 hours). After a longer silence, a
- *       fraction {@code H / 2^64} of the possible silence lengths make the bucket see a phantom
- *       debt and refuse for at most {@code H}; it never grants more than it should. {@code H} is
- *       the refill time plus {@code max(1 h, refill time)}, capped at {@code 2^61} units
- *       ({@code 2^61 / S} ns): the fraction is negligible for ordinary rates (about 2·10^-7 at
- *       {@code S = 1}) but reaches 1/8 once {@code S} exceeds about 640,000, where a phantom
- *       refusal may last up to 38 minutes at 1,000,003 per second. Prefer rates whose interval
- *       is a simple fraction of a nanosecond (small {@code S}) for limiters that may sit idle for
- *       hours.
+ *       quantity is an integer. Exactness also holds across silences of any length (up to 292
+ *       years of ticker time): one {@code long} of state cannot by itself tell every instant on a
+ *       {@code 1/S} ns grid apart over a long silence (at an odd rate such as 1,000,003 per second
+ *       it repeats every 5 hours), so the bucket also keeps a coarse write stamp, refreshed at most
+ *       once a second, and a debt that no write since that stamp could still owe is known to be
+ *       paid.
  *   <li><b>Exact retry-after.</b> {@link #acquireOrRetryAfterNanos(int)} returns the smallest whole
  *       number of nanoseconds after which the same request would be granted.
  *   <li><b>Any ticker origin.</b> Arithmetic is modular on differences, so tickers starting near

@@ -187,4 +187,22 @@ class KeyedRateLimiterTest {
     assertTrue(l.tryAcquire("a"), "the bucket still holds its second permit");
     assertEquals(1_000_000_000L, l.acquireOrRetryAfterNanos("a", 1));
   }
+
+  @Test
+  void aKeySilentLongEnoughToWrapItsStateIntoAPlausibleDebtIsStillFull() {
+    // As TokenBucketTest's: S = 1,000,003 units per ns, and a key's shifted state spans 2^63 units.
+    // Silences just short of a multiple of 2^63 units make the old state read as a debt of about
+    // 2^59 units, inside the horizon; only the bucket's write stamp tells it apart.
+    long s = 1_000_003L;
+    KeyedRateLimiter<String> limiter = keyed().rate(s, Duration.ofSeconds(1)).burst(4).maxKeys(16).build();
+    assertTrue(limiter.tryAcquire("hub", 4));
+    for (int k = 1; k <= 3; k++) {
+      long gap = java.math.BigInteger.ONE.shiftLeft(63).multiply(java.math.BigInteger.valueOf(k))
+          .subtract(java.math.BigInteger.ONE.shiftLeft(59))
+          .divide(java.math.BigInteger.valueOf(s)).longValueExact();
+      clock.advanceNanos(gap);
+      assertEquals(0, limiter.acquireOrRetryAfterNanos("hub", 4), "silence " + k + ": refilled long ago");
+      assertEquals(1_000L, limiter.acquireOrRetryAfterNanos("hub", 1), "then exact: one interval, ~1 µs");
+    }
+  }
 }

@@ -34,9 +34,13 @@ class TokenBucketProperties {
       return permits / Rate.gcd(permits, periodNanos);
     }
 
-    /** Longest gap the exactness guarantee covers (2^62 / S ns); gaps are drawn below it. */
+    /**
+     * Longest gap drawn: 2^62 ns (146 years). Exactness holds for every gap, including the ones
+     * whose length in units wraps the state into a plausible debt (a fraction up to 1/8 of long gaps
+     * for large S), which the write stamp must tell apart.
+     */
     long maxGap() {
-      return (1L << 62) / scale();
+      return 1L << 62;
     }
 
     long intervalFloor() {

@@ -114,27 +114,40 @@ class TokenBucketTest {
   }
 
   @Test
-  void beyondTheExactnessHorizonAPhantomDebtCanOnlyRefuseNeverOverGrant() {
-    // 1,000,003 per second: S = 1,000,003 units per ns, so one long spans 2^64 / S ns, about 5 h.
+  void aSilenceThatWrapsTheStateIntoAPlausibleDebtStillFindsTheBucketFull() {
+    // 1,000,003 per second: S = 1,000,003 units per ns, so one long of TAT spans 2^64 / S ns, about
+    // 5 h. A silence whose length in units lands just below a multiple of 2^64 makes the old TAT
+    // read as a debt of about 2^60 units, inside the horizon: only the write stamp tells it apart.
     long s = 1_000_003L;
-    TokenBucket b = bucket().rate(s, Duration.ofSeconds(1)).burst(1).build();
-    long horizonUnits = 1L << 61; // tau + max(tau, 1 h) exceeds 2^61 units here, so it is capped
-    assertTrue(b.tryAcquire()); // TAT = now + 10^9 units
-    // Exact for any silence below (2^64 - H) / S ns (at least 2^62 / S): 4.5 hours here.
-    long exactGap = ((1L << 62) / s) * 3 / 2;
-    clock.advanceNanos(exactGap);
-    assertEquals(0, b.acquireOrRetryAfterNanos(1));
-    // A silence whose length in units lands just below a multiple of 2^64 makes the old TAT look
-    // like a debt of about 2^60 units: the bucket refuses, for at most H / S ns, instead of granting.
-    long start = clock.read();
-    long phantomGap = java.math.BigInteger.ONE.shiftLeft(64).subtract(java.math.BigInteger.ONE.shiftLeft(60))
-        .add(java.math.BigInteger.valueOf(s - 1)).divide(java.math.BigInteger.valueOf(s)).longValueExact();
-    clock.advanceNanos(phantomGap);
-    long wait = b.acquireOrRetryAfterNanos(1);
-    assertTrue(wait > 0 && wait <= horizonUnits / s + 1, "phantom wait " + wait);
-    assertTrue(clock.read() - start > (1L << 62) / s, "only past the documented horizon");
-    clock.advanceNanos(wait);
-    assertEquals(0, b.acquireOrRetryAfterNanos(1), "and it passes");
+    TokenBucket b = bucket().rate(s, Duration.ofSeconds(1)).burst(4).build();
+    assertTrue(b.tryAcquire(4)); // drained: TAT = now + 4 * 10^9 units
+    for (int k = 1; k <= 3; k++) {
+      long phantomGap = java.math.BigInteger.ONE.shiftLeft(64).multiply(java.math.BigInteger.valueOf(k))
+          .subtract(java.math.BigInteger.ONE.shiftLeft(60))
+          .divide(java.math.BigInteger.valueOf(s)).longValueExact();
+      clock.advanceNanos(phantomGap);
+      assertEquals(4, b.availablePermits(), "silence " + k + ": hours of refill, so full");
+      assertEquals(0, b.acquireOrRetryAfterNanos(4), "silence " + k);
+      assertEquals(1_000L, b.acquireOrRetryAfterNanos(1), "and exact again right after: one interval, ~1 µs");
+    }
+  }
+
+  @Test
+  void aLongSilenceNeverHidesARealDebt() throws InterruptedException {
+    // The stamp may only clear debts that cannot be real. Queue the bucket far ahead (a debt of
+    // 2 * 10^18 units, 33 minutes, near its horizon of 2^61 units, 38 minutes), then stay silent
+    // until 1 µs before that debt is paid: the debt left must be exactly what it is.
+    long s = 1_000_003L;
+    int burst = 1_000_000_000; // tau = 10^18 units
+    TokenBucket b = bucket().rate(s, Duration.ofSeconds(1)).burst(burst).sleeper(d -> { }).build();
+    assertTrue(b.tryAcquire(burst));
+    assertTrue(b.tryAcquire(burst, Duration.ofHours(1)), "a reservation one burst ahead"); // not slept
+    long debtUnits = 2_000_000_000_000_000_000L;
+    long silence = debtUnits / s - 1_000;
+    clock.advanceNanos(silence);
+    long left = debtUnits - silence * s;
+    assertEquals((left + s - 1) / s, b.acquireOrRetryAfterNanos(burst), "the whole remaining debt");
+    assertEquals((1_000_000_000_000_000_000L - left) / 1_000_000_000L, b.availablePermits(), "(tau - debt) / interval");
   }
 
   @Test
