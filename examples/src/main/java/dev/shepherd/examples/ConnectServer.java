@@ -3,7 +3,6 @@ package dev.shepherd.examples;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -95,7 +94,7 @@ final class ConnectServer implements AutoCloseable {
    * @throws IOException if the port cannot be bound
    */
   static ConnectServer start(Gate gate) throws IOException {
-    ServerSocket listener = new ServerSocket(0, 4_096, InetAddress.getLoopbackAddress());
+    ServerSocket listener = new ServerSocket(0, 4_096, Loopback.ADDRESS);
     ConnectServer server = new ConnectServer(listener, gate);
     server.acceptor.start();
     return server;
@@ -104,6 +103,11 @@ final class ConnectServer implements AutoCloseable {
   /** Returns the port the server listens on. */
   int port() {
     return listener.getLocalPort();
+  }
+
+  /** Returns the address the server listens on: always 127.0.0.1. */
+  java.net.InetAddress address() {
+    return listener.getInetAddress();
   }
 
   /** Returns how many hellos have been received. */

@@ -13,7 +13,6 @@ import dev.shepherd.core.EventListener;
 import dev.shepherd.ratelimit.TokenBucket;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -195,7 +194,7 @@ public final class LiveFleet {
             s.jdbcUrl(), s.jdbcUser(), s.jdbcPassword(), s.hubs(), s.capacity());
         LossWatcher watcher = new LossWatcher();
         ConnectServer server = ConnectServer.start(s.unprotected() ? unprotectedGate(database) : protectedGate(s, database));
-        Fleet fleet = new Fleet(s, new InetSocketAddress(InetAddress.getLoopbackAddress(), server.port()), watcher)) {
+        Fleet fleet = new Fleet(s, new InetSocketAddress(Loopback.ADDRESS, server.port()), watcher)) {
       out.println("     t  connected  attempts/s  db queries/s  rejected/s");
       List<int[]> rows = new ArrayList<>();
       long start = System.nanoTime();

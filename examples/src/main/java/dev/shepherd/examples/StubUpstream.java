@@ -4,7 +4,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -50,7 +49,7 @@ final class StubUpstream implements AutoCloseable {
    */
   static StubUpstream start(long latencyMillis) throws IOException {
     HttpServer server =
-        HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 1_024);
+        HttpServer.create(new InetSocketAddress(Loopback.ADDRESS, 0), 1_024);
     ExecutorService handlers = Executors.newCachedThreadPool(runnable -> {
       Thread thread = new Thread(runnable, "stub-upstream");
       thread.setDaemon(true);
@@ -69,6 +68,11 @@ final class StubUpstream implements AutoCloseable {
     });
     server.start();
     return stub;
+  }
+
+  /** Returns the address the stub listens on: always 127.0.0.1. */
+  InetSocketAddress address() {
+    return server.getAddress();
   }
 
   /** Returns the URI of {@code /api}. */

@@ -1,0 +1,38 @@
+package dev.shepherd.examples;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.net.InetAddress;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The live demos bind 127.0.0.1 itself, not whatever {@link InetAddress#getLoopbackAddress()}
+ * answers (::1 on a JVM that prefers IPv6), and their clients dial the same address.
+ */
+class LoopbackTest {
+
+  private static final byte[] IPV4_LOOPBACK = {127, 0, 0, 1};
+
+  @Test
+  void theConnectServerListensOn127001() throws Exception {
+    try (ConnectServer server = ConnectServer.start((deviceId, secret) -> "OK")) {
+      assertArrayEquals(IPV4_LOOPBACK, server.address().getAddress());
+    }
+  }
+
+  @Test
+  void theStubUpstreamListensOn127001AndItsUrisSayTheSame() throws Exception {
+    try (StubUpstream stub = StubUpstream.start(1)) {
+      assertArrayEquals(IPV4_LOOPBACK, stub.address().getAddress().getAddress());
+      assertEquals("127.0.0.1", stub.api().getHost());
+      assertEquals(stub.address().getPort(), stub.api().getPort());
+    }
+  }
+
+  @Test
+  void theAddressIsIpv4LoopbackWhateverTheJvmPrefers() {
+    assertArrayEquals(IPV4_LOOPBACK, Loopback.ADDRESS.getAddress());
+    assertEquals("127.0.0.1", Loopback.ADDRESS.getHostAddress());
+  }
+}
