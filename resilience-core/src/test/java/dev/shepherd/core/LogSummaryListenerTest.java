@@ -23,7 +23,7 @@ class LogSummaryListenerTest {
   /** An SLF4J logger that keeps what it is asked to write. */
   static final class CapturingLogger extends AbstractLogger {
     private static final long serialVersionUID = 1L;
-    final List<String> lines = new CopyOnWriteArrayList<>();
+    final transient List<String> lines = new CopyOnWriteArrayList<>(); // a test double: never serialised
 
     CapturingLogger() {
       this.name = "capture";

@@ -155,11 +155,16 @@ public final class RedisRateLimiter implements RateLimiter {
   }
 
   /**
-   * {@inheritDoc}
+   * Takes {@code permits} permits if they are all available now, or says how long until they would
+   * be; never waits longer than the timeout. A refusal changes nothing.
    *
    * <p>Asks Redis (one round trip, at most the timeout) unless the limiter is on its fallback. The
    * retry-after is a whole number of microseconds, in nanoseconds; see the class documentation.
-   * A request may ask for at most {@link #burst()} permits.
+   *
+   * @param permits how many permits, between 1 and {@link #burst()}
+   * @return {@code 0} if the permits were granted, otherwise the nanoseconds (positive) until the
+   *     same request would be granted
+   * @throws IllegalArgumentException if {@code permits <= 0} or {@code permits > burst()}
    */
   @Override
   public long acquireOrRetryAfterNanos(int permits) {
@@ -167,12 +172,21 @@ public final class RedisRateLimiter implements RateLimiter {
   }
 
   /**
-   * {@inheritDoc}
+   * Takes {@code permits} permits, waiting only if they are certain to be available within
+   * {@code maxWait}; otherwise returns {@code false} at once.
    *
    * <p>The permits are reserved in Redis (at most {@code max(1 hour, refill time)} ahead; a longer
    * wait is refused as if it exceeded {@code maxWait}), then the caller sleeps. If interrupted while
    * sleeping, the reservation stays consumed. On the fallback, the local policy decides and
    * {@link FailurePolicy#FAIL_LOCAL} may wait on the local bucket.
+   *
+   * @param permits how many permits, between 1 and {@link #burst()}
+   * @param maxWait the longest acceptable wait, zero or more
+   * @return {@code true} once the permits are granted (after any wait); {@code false} at once when
+   *     they would not be available within {@code maxWait}
+   * @throws InterruptedException if the thread is interrupted while waiting
+   * @throws IllegalArgumentException if {@code permits} is out of range or {@code maxWait} negative
+   * @throws NullPointerException if {@code maxWait} is null
    */
   @Override
   public boolean tryAcquire(int permits, Duration maxWait) throws InterruptedException {
