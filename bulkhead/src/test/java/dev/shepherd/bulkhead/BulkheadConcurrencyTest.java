@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
+import dev.shepherd.core.Policy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -170,27 +171,36 @@ class BulkheadConcurrencyTest {
       }
       stats.successes.increment();
     } else {
-      CompletableFuture<Void> inner = new CompletableFuture<>();
-      CompletionStage<Void> outer = bulkhead.callAsync(() -> {
-        stats.enter();
-        return inner;
-      });
-      if (outer.toCompletableFuture().isCompletedExceptionally()) {
-        stats.refusals.increment();
-        return;
-      }
-      int ending = random.nextInt(4);
-      completer.execute(() -> {
-        stats.exit(); // leaves before the permit is returned
-        switch (ending) {
-          case 0 -> inner.complete(null);
-          case 1 -> inner.completeExceptionally(new TimeoutException("async timeout"));
-          case 2 -> inner.completeExceptionally(new IllegalStateException("async failure"));
-          default -> outer.toCompletableFuture().cancel(false);
-        }
-      });
-      stats.successes.increment();
+      asyncStep(bulkhead, random, stats, completer, true);
     }
+  }
+
+  /**
+   * One {@code callAsync} whose stage another thread ends: completes, fails, times out (only if
+   * {@code timeouts}, for the adaptive limit) or is cancelled from outside.
+   */
+  private static void asyncStep(Policy policy, SplittableRandom random, Stats stats, ExecutorService completer,
+      boolean timeouts) {
+    CompletableFuture<Void> inner = new CompletableFuture<>();
+    CompletionStage<Void> outer = policy.callAsync(() -> {
+      stats.enter();
+      return inner;
+    });
+    if (outer.toCompletableFuture().isCompletedExceptionally()) {
+      stats.refusals.increment();
+      return;
+    }
+    int ending = timeouts ? random.nextInt(4) - 1 : random.nextInt(3); // -1: a timeout
+    completer.execute(() -> {
+      stats.exit(); // leaves before the permit is returned
+      switch (ending) {
+        case -1 -> inner.completeExceptionally(new TimeoutException("async timeout"));
+        case 0 -> inner.complete(null);
+        case 1 -> inner.completeExceptionally(new IllegalStateException("async failure"));
+        default -> outer.toCompletableFuture().cancel(false);
+      }
+    });
+    stats.successes.increment();
   }
 
   private static void assertAllBack(Bulkhead bulkhead, int limit) {
@@ -346,25 +356,7 @@ class BulkheadConcurrencyTest {
         p.close();
         stats.successes.increment();
       } else {
-        CompletableFuture<Void> inner = new CompletableFuture<>();
-        CompletionStage<Void> outer = bulkhead.callAsync(() -> {
-          stats.enter();
-          return inner;
-        });
-        if (outer.toCompletableFuture().isCompletedExceptionally()) {
-          stats.refusals.increment();
-          return;
-        }
-        int ending = random.nextInt(3);
-        completer.execute(() -> {
-          stats.exit(); // leaves before the permit is returned
-          switch (ending) {
-            case 0 -> inner.complete(null);
-            case 1 -> inner.completeExceptionally(new IllegalStateException("async failure"));
-            default -> outer.toCompletableFuture().cancel(false);
-          }
-        });
-        stats.successes.increment();
+        asyncStep(bulkhead, random, stats, completer, false);
       }
     } catch (BulkheadFullException refused) {
       stats.refusals.increment();
