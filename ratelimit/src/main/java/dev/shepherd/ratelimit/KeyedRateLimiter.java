@@ -66,7 +66,7 @@ import java.util.function.Supplier;
  * <h2>Bounded memory</h2>
  * At most {@link Builder#maxKeys(int) maxKeys} buckets exist at any time, under any flood of
  * distinct keys; memory is therefore bounded by {@code maxKeys} small entries (a map node and a
- * one-{@code long} bucket, a few dozen bytes, plus the key each). A bucket that has refilled
+ * bucket of two {@code long}s, a few dozen bytes, plus the key each). A bucket that has refilled
  * carries no information (it is identical to a new, full one), so it may be dropped:
  * <ul>
  *   <li>While the table has room, buckets are simply kept.
