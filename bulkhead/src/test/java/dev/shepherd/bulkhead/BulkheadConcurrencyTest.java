@@ -23,6 +23,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntSupplier;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -99,20 +101,7 @@ class BulkheadConcurrencyTest {
     int limit = bulkhead.limit();
     assertEquals((int) Math.floor(bulkhead.adaptiveLimit().estimate()), limit, bulkhead.toString());
     assertTrue(limit >= 1 && limit <= 4, bulkhead.toString());
-    assertEquals(0, bulkhead.inFlight(), bulkhead.toString());
-    assertEquals(0, bulkhead.waiting(), bulkhead.toString());
-    assertEquals(limit, bulkhead.available(), bulkhead.toString());
-    List<Permit> permits = new ArrayList<>();
-    for (int i = 0; i < limit; i++) {
-      Permit p = bulkhead.tryAcquire();
-      if (p == null) {
-        fail("permit " + (i + 1) + " of " + limit + " is missing: " + bulkhead);
-      }
-      permits.add(p);
-    }
-    assertEquals(null, bulkhead.tryAcquire());
-    permits.forEach(Permit::ignored);
-    assertEquals(limit, bulkhead.available());
+    assertAllBack(bulkhead, bulkhead::inFlight, bulkhead::waiting, bulkhead::available, bulkhead::tryAcquire, limit);
   }
 
   private static void adaptiveStep(AdaptiveBulkhead bulkhead, SplittableRandom random, Stats stats,
@@ -204,19 +193,29 @@ class BulkheadConcurrencyTest {
   }
 
   private static void assertAllBack(Bulkhead bulkhead, int limit) {
-    assertEquals(0, bulkhead.inFlight(), bulkhead.toString());
-    assertEquals(0, bulkhead.waiting(), bulkhead.toString());
-    assertEquals(limit, bulkhead.available(), bulkhead.toString());
+    assertAllBack(bulkhead, bulkhead::inFlight, bulkhead::waiting, bulkhead::available, bulkhead::tryAcquire, limit);
+  }
+
+  /**
+   * Nothing in flight or waiting, and exactly {@code limit} permits to take (then none), for either
+   * kind of bulkhead; the permits are given back unused.
+   */
+  private static void assertAllBack(Object bulkhead, IntSupplier inFlight, IntSupplier waiting, IntSupplier available,
+      Supplier<Permit> tryAcquire, int limit) {
+    assertEquals(0, inFlight.getAsInt(), bulkhead.toString());
+    assertEquals(0, waiting.getAsInt(), bulkhead.toString());
+    assertEquals(limit, available.getAsInt(), bulkhead.toString());
     List<Permit> permits = new ArrayList<>();
     for (int i = 0; i < limit; i++) {
-      Permit p = bulkhead.tryAcquire();
+      Permit p = tryAcquire.get();
       if (p == null) {
         fail("permit " + (i + 1) + " of " + limit + " is missing: " + bulkhead);
       }
       permits.add(p);
     }
-    assertEquals(null, bulkhead.tryAcquire());
-    permits.forEach(Permit::close);
+    assertEquals(null, tryAcquire.get());
+    permits.forEach(Permit::ignored);
+    assertEquals(limit, available.getAsInt(), bulkhead.toString());
   }
 
   /** Something one worker does between operations (a limit change); may be null. */
