@@ -2,8 +2,8 @@ package dev.shepherd.auth;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import dev.shepherd.core.Checks;
-import dev.shepherd.core.Durations;
+import dev.shepherd.core.internal.Checks;
+import dev.shepherd.core.internal.Durations;
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
@@ -66,7 +66,7 @@ import java.util.random.RandomGenerator;
  *       go through the optional {@code guard}, any core {@link Policy} (a bulkhead, a rate
  *       limiter, or both composed), so a flood of random ids cannot hammer the backend.
  *   <li><b>One clock.</b> The same {@link Ticker} drives this class and Caffeine's expiry, so a
- *       {@link dev.shepherd.core.ManualClock} controls all of it in tests.
+ *       {@code ManualClock} controls all of it in tests.
  * </ul>
  *
  * <h2>Observability</h2>
@@ -815,7 +815,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     /**
      * Sets the time source for this instance and its Caffeine cache.
      *
-     * @param ticker the ticker, for example a {@link dev.shepherd.core.ManualClock} in tests
+     * @param ticker the ticker, for example a {@code ManualClock} in tests
      * @return this builder
      * @throws NullPointerException if {@code ticker} is null
      */

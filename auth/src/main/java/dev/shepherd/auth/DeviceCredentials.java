@@ -1,6 +1,6 @@
 package dev.shepherd.auth;
 
-import dev.shepherd.core.Checks;
+import dev.shepherd.core.internal.Checks;
 import java.text.Normalizer;
 import java.util.Arrays;
 import java.util.Locale;

@@ -1,7 +1,7 @@
 package dev.shepherd.auth;
 
 import com.github.benmanes.caffeine.cache.Expiry;
-import dev.shepherd.core.Durations;
+import dev.shepherd.core.internal.Durations;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.security.MessageDigest;

@@ -1,7 +1,7 @@
 package dev.shepherd.auth;
 
-import dev.shepherd.core.Checks;
-import dev.shepherd.core.Durations;
+import dev.shepherd.core.internal.Checks;
+import dev.shepherd.core.internal.Durations;
 import dev.shepherd.core.RetryAfter;
 import java.net.URI;
 import java.net.http.HttpClient;

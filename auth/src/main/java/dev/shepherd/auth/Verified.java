@@ -1,6 +1,6 @@
 package dev.shepherd.auth;
 
-import dev.shepherd.core.Checks;
+import dev.shepherd.core.internal.Checks;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -74,7 +74,7 @@ public final class Verified<P> {
 
   /** The stated validity in nanoseconds (saturated), or -1 when none was stated. */
   long validForNanos() {
-    return validFor == null ? -1 : dev.shepherd.core.Durations.toNanosSaturated(validFor);
+    return validFor == null ? -1 : dev.shepherd.core.internal.Durations.toNanosSaturated(validFor);
   }
 
   @Override

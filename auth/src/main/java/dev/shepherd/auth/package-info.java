@@ -37,7 +37,7 @@
  * }</pre>
  *
  * <h2>Testing</h2>
- * Give the authenticator a {@link dev.shepherd.core.ManualClock} as its ticker, a seeded
+ * Give the authenticator a {@code ManualClock} as its ticker, a seeded
  * {@link java.util.random.RandomGenerator}, and {@code Runnable::run} as its executor: expiry,
  * refresh and jitter then happen exactly when the test moves the clock.
  */

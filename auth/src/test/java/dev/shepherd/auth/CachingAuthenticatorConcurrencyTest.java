@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

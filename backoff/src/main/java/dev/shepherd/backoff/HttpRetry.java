@@ -1,6 +1,6 @@
 package dev.shepherd.backoff;
 
-import dev.shepherd.core.Checks;
+import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.RetryAfter;
 import java.io.IOException;
 import java.net.http.HttpClient;

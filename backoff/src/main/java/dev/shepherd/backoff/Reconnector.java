@@ -1,7 +1,7 @@
 package dev.shepherd.backoff;
 
-import dev.shepherd.core.Checks;
-import dev.shepherd.core.Durations;
+import dev.shepherd.core.internal.Checks;
+import dev.shepherd.core.internal.Durations;
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.RejectedException;
@@ -587,7 +587,7 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
     }
 
     /**
-     * Sets how the loop waits; {@link dev.shepherd.core.ManualClock#blocking()} drives it in tests.
+     * Sets how the loop waits; {@code ManualClock.blocking()} drives it in tests.
      *
      * @param sleeper the sleeper; must respond to interruption; default {@link Sleeper#system()}
      * @return this builder

@@ -1,7 +1,7 @@
 package dev.shepherd.backoff;
 
-import dev.shepherd.core.Checks;
-import dev.shepherd.core.Durations;
+import dev.shepherd.core.internal.Checks;
+import dev.shepherd.core.internal.Durations;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
 import dev.shepherd.core.RejectedException;
@@ -551,7 +551,7 @@ public final class Retry implements Policy {
     }
 
     /**
-     * Sets how {@link Retry#call(Callable)} waits; a {@link dev.shepherd.core.ManualClock} makes
+     * Sets how {@link Retry#call(Callable)} waits; a {@code ManualClock} makes
      * waits instant and recorded in tests.
      *
      * @param sleeper the sleeper; default {@link Sleeper#system()}

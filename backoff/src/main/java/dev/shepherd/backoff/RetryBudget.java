@@ -1,7 +1,7 @@
 package dev.shepherd.backoff;
 
-import dev.shepherd.core.Checks;
-import dev.shepherd.core.Durations;
+import dev.shepherd.core.internal.Checks;
+import dev.shepherd.core.internal.Durations;
 import dev.shepherd.core.Ticker;
 import java.time.Duration;
 import java.util.Locale;

@@ -1,6 +1,6 @@
 package dev.shepherd.backoff;
 
-import dev.shepherd.core.Durations;
+import dev.shepherd.core.internal.Durations;
 import dev.shepherd.core.RejectedException;
 import java.time.Duration;
 import java.util.Optional;

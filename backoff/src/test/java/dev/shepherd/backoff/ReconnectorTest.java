@@ -9,7 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.shepherd.backoff.Reconnector.State;
 import dev.shepherd.core.Event;
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import dev.shepherd.core.RejectedException;
 import java.io.IOException;
 import java.time.Duration;

@@ -3,7 +3,7 @@ package dev.shepherd.backoff;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import dev.shepherd.core.RejectedException;
 import java.io.IOException;
 import java.time.Duration;

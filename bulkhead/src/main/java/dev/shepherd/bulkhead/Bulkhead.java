@@ -1,7 +1,7 @@
 package dev.shepherd.bulkhead;
 
-import dev.shepherd.core.Checks;
-import dev.shepherd.core.Durations;
+import dev.shepherd.core.internal.Checks;
+import dev.shepherd.core.internal.Durations;
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
@@ -356,7 +356,7 @@ public final class Bulkhead implements Policy {
 
     /**
      * Sets the time source that measures {@code maxWait}. With a ticker other than
-     * {@link Ticker#system()} (a {@link dev.shepherd.core.ManualClock} in tests) a waiting caller
+     * {@link Ticker#system()} (a {@code ManualClock} in tests) a waiting caller
      * re-reads it at least once per millisecond of real time.
      *
      * @param ticker the ticker; default {@link Ticker#system()}

@@ -1,6 +1,6 @@
 package dev.shepherd.bulkhead;
 
-import dev.shepherd.core.Checks;
+import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.RejectedException;
 import java.time.Duration;
 import java.util.Locale;

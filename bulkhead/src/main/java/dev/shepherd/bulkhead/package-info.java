@@ -21,6 +21,6 @@
  * to a timeout, an interrupt, an exception or a cancellation, nor created by a double release;
  * waiting uses {@code java.util.concurrent} primitives, never {@code synchronized}, so virtual
  * threads do not pin; time is read from an injected {@link dev.shepherd.core.Ticker}, so tests run
- * on a {@link dev.shepherd.core.ManualClock}.
+ * on a {@code ManualClock}.
  */
 package dev.shepherd.bulkhead;

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shepherd.core.EventListener;
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -12,7 +12,7 @@ import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Test;
 
 /**
- * The runaway-upstream outage, replayed on a {@link dev.shepherd.core.ManualClock}: an upstream
+ * The runaway-upstream outage, replayed on a {@link dev.shepherd.testing.ManualClock}: an upstream
  * answering in 10 ms slows down 100x, then stops answering (every call times out after 2 s), then
  * recovers. Demand is infinite throughout. The numbers asserted are the bounds stated in
  * {@link AdaptiveBulkhead}'s algorithm section, derived here for this configuration.

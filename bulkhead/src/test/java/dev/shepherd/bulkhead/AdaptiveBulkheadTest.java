@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.shepherd.bulkhead.TestSupport.RecordingListener;
 import dev.shepherd.bulkhead.TestSupport.Waiter;
 import dev.shepherd.core.Event;
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;

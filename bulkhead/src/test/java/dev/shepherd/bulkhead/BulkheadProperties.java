@@ -12,7 +12,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shepherd.bulkhead.TestSupport.Waiter;
 import dev.shepherd.core.EventListener;
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;

@@ -13,7 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.shepherd.bulkhead.TestSupport.RecordingListener;
 import dev.shepherd.bulkhead.TestSupport.Waiter;
 import dev.shepherd.core.Event;
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import dev.shepherd.core.Policy;
 import dev.shepherd.core.RejectedException;
 import java.time.Duration;

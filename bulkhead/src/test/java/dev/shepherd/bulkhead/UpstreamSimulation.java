@@ -2,7 +2,7 @@ package dev.shepherd.bulkhead;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import java.util.PriorityQueue;
 import java.util.function.LongFunction;
 

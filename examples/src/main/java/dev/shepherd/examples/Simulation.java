@@ -1,6 +1,6 @@
 package dev.shepherd.examples;
 
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import java.util.SplittableRandom;
 import java.util.function.IntConsumer;
 

@@ -1,6 +1,6 @@
 package dev.shepherd.examples;
 
-import dev.shepherd.core.Checks;
+import dev.shepherd.core.internal.Checks;
 import java.nio.file.Path;
 import java.util.Objects;
 

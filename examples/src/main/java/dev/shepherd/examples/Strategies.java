@@ -9,7 +9,7 @@ import dev.shepherd.backoff.Backoff;
 import dev.shepherd.backoff.RetryAfterJitter;
 import dev.shepherd.bulkhead.Bulkhead;
 import dev.shepherd.core.EventListener;
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import dev.shepherd.ratelimit.TokenBucket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

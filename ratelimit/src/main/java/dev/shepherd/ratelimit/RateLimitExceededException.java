@@ -1,6 +1,6 @@
 package dev.shepherd.ratelimit;
 
-import dev.shepherd.core.Checks;
+import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.RejectedException;
 import dev.shepherd.core.RetryAfter;
 import java.time.Duration;

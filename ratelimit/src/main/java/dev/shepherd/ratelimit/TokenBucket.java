@@ -1,6 +1,6 @@
 package dev.shepherd.ratelimit;
 
-import dev.shepherd.core.Checks;
+import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
@@ -278,7 +278,7 @@ public final class TokenBucket implements RateLimiter {
 
     /**
      * Sets the time source; default {@link Ticker#system()}. Tests pass a
-     * {@link dev.shepherd.core.ManualClock}.
+     * {@code ManualClock}.
      *
      * @param ticker the ticker
      * @return this builder

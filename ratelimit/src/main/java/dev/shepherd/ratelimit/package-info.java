@@ -31,7 +31,7 @@
  * per day (or slower) to 10^9 per second are supported. Tickers may start anywhere, including near
  * {@link java.lang.Long#MIN_VALUE} or {@link java.lang.Long#MAX_VALUE}. All limiters take a
  * {@link dev.shepherd.core.Ticker} and a {@link dev.shepherd.core.Sleeper}; tests drive them with a
- * {@link dev.shepherd.core.ManualClock}.
+ * {@code ManualClock}.
  *
  * <h2>Observability</h2>
  * Each limiter counts granted and refused requests and reports every refusal, never a grant, to its

@@ -39,7 +39,7 @@ class KeyedRateLimiterProperties {
       Arbitrary<Step> step = Combinators.combine(
               Arbitraries.frequencyOf(
                   Tuple.of(4, Arbitraries.longs().between(0, i)),
-                  Tuple.of(1, Arbitraries.longs().between(0, dev.shepherd.core.Durations.saturatedMultiply(i, c.burst() + 1L))),
+                  Tuple.of(1, Arbitraries.longs().between(0, dev.shepherd.core.internal.Durations.saturatedMultiply(i, c.burst() + 1L))),
                   // A key may sit out every step: keep the whole run below the exactness horizon.
                   Tuple.of(1, Arbitraries.longs().between(0, c.maxGap() / 160))),
               Arbitraries.integers().between(0, 11),

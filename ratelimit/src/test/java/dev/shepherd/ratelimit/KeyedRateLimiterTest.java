@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import dev.shepherd.core.Policy;
 import java.time.Duration;
 import java.util.List;

@@ -83,7 +83,7 @@ class LeakyBucketProperties {
       long i = Math.max(1, c.intervalFloor());
       Arbitrary<Long> maxDelay = Arbitraries.frequencyOf(
           Tuple.of(1, Arbitraries.just(0L)),
-          Tuple.of(4, Arbitraries.longs().between(0, Math.min(Rate.MAX_TAU, dev.shepherd.core.Durations.saturatedMultiply(i, 20)))));
+          Tuple.of(4, Arbitraries.longs().between(0, Math.min(Rate.MAX_TAU, dev.shepherd.core.internal.Durations.saturatedMultiply(i, 20)))));
       Arbitrary<Arrival> arrival = Combinators.combine(
               Arbitraries.frequencyOf(
                   Tuple.of(3, Arbitraries.just(0L)),

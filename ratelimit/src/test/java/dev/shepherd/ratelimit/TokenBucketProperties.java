@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shepherd.core.EventListener;
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import dev.shepherd.ratelimit.TestTime.WrappingTicker;
 import java.math.BigInteger;
 import java.time.Duration;
@@ -106,7 +106,7 @@ class TokenBucketProperties {
   /** Saturating multiply for generator bounds. */
   static final class Durations2 {
     static long mul(long a, long b) {
-      return dev.shepherd.core.Durations.saturatedMultiply(a, b);
+      return dev.shepherd.core.internal.Durations.saturatedMultiply(a, b);
     }
   }
 

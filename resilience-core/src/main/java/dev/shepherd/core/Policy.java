@@ -1,5 +1,7 @@
 package dev.shepherd.core;
 
+import dev.shepherd.core.internal.Checks;
+
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Callable;

@@ -1,5 +1,9 @@
 package dev.shepherd.core;
 
+import dev.shepherd.core.internal.Durations;
+
+import dev.shepherd.core.internal.Checks;
+
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;

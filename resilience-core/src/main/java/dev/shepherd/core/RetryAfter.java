@@ -1,5 +1,7 @@
 package dev.shepherd.core;
 
+import dev.shepherd.core.internal.Checks;
+
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;

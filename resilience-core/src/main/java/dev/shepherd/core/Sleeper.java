@@ -6,7 +6,7 @@ import java.time.Duration;
  * Waits for a duration: the only way Shepherd's blocking code passes time.
  *
  * <p>Paired with a {@link Ticker}, a sleeper lets tests replace real waiting with a
- * {@link ManualClock}, which records each requested wait so a test can assert the exact sequence.
+ * {@code ManualClock}, which records each requested wait so a test can assert the exact sequence.
  *
  * <p>Implementations must be thread-safe and interruptible, and must not pin a virtual thread
  * (no {@code synchronized} around the wait).

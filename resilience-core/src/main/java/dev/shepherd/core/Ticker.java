@@ -5,7 +5,7 @@ package dev.shepherd.core;
  *
  * <p>Values are meaningful only as differences between two reads of the same ticker; they have no
  * relation to wall-clock time and may be negative. Every time-dependent class takes a ticker so that
- * tests can drive it with a {@link ManualClock} instead of waiting on the wall clock.
+ * tests can drive it with a {@code ManualClock} instead of waiting on the wall clock.
  *
  * <p>Implementations must be thread-safe and must never go backwards.
  */

@@ -90,7 +90,7 @@ class LogSummaryListenerTest {
     }
   }
 
-  private final ManualClock clock = new ManualClock();
+  private final TestTicker clock = new TestTicker();
   private final CapturingLogger logger = new CapturingLogger();
   private final LogSummaryListener listener =
       LogSummaryListener.builder().logger(logger).ticker(clock).interval(Duration.ofSeconds(1)).build();

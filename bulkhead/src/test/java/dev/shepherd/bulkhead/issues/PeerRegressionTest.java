@@ -12,7 +12,7 @@ import dev.shepherd.bulkhead.Bulkhead;
 import dev.shepherd.bulkhead.BulkheadFullException;
 import dev.shepherd.bulkhead.Permit;
 import dev.shepherd.core.EventListener;
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

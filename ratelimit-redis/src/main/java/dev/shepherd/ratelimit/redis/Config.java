@@ -1,6 +1,6 @@
 package dev.shepherd.ratelimit.redis;
 
-import dev.shepherd.core.Checks;
+import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shepherd.core.Event;
-import dev.shepherd.core.ManualClock;
+import dev.shepherd.testing.ManualClock;
 import dev.shepherd.ratelimit.RateLimitExceededException;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;

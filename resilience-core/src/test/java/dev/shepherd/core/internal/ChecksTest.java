@@ -1,4 +1,4 @@
-package dev.shepherd.core;
+package dev.shepherd.core.internal;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;

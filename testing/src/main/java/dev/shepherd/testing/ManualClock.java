@@ -1,4 +1,9 @@
-package dev.shepherd.core;
+package dev.shepherd.testing;
+
+import dev.shepherd.core.Sleeper;
+import dev.shepherd.core.Ticker;
+import dev.shepherd.core.internal.Checks;
+import dev.shepherd.core.internal.Durations;
 
 import java.time.Duration;
 import java.util.ArrayList;

@@ -1,4 +1,7 @@
-package dev.shepherd.core;
+package dev.shepherd.testing;
+
+import dev.shepherd.core.Sleeper;
+import dev.shepherd.core.Ticker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
