@@ -25,12 +25,17 @@ import java.util.random.RandomGenerator;
  *     <tr><td>{@link #constant constant(d)}</td><td>d</td><td>(no cap)</td></tr>
  *     <tr><td>{@link #linear linear(base, step, cap)}</td><td>min(cap, base + (n−1)·step)</td><td>cap</td></tr>
  *     <tr><td>{@link #exponential exponential(base, k, cap)}</td><td>min(cap, base·k^(n−1))</td><td>cap</td></tr>
- *     <tr><td>{@link #fullJitter fullJitter(base, cap)}</td><td>U[0, m], m = min(cap, base·2^(n−1))</td><td>U[0, cap]</td></tr>
+ *     <tr><td>{@link #fullJitter fullJitter(base, cap)}</td><td>U[0, m], m = min(cap, base·2^(n−1))</td>
+ *         <td>U[0, cap]</td></tr>
  *     <tr><td>{@link #equalJitter equalJitter(base, cap)}</td><td>m/2 + U[0, m/2]</td><td>U[cap/2, cap]</td></tr>
- *     <tr><td>{@link #decorrelatedJitter decorrelatedJitter(base, cap)}</td><td>U[base, min(cap, 3·previous)]</td><td>U[base, cap]</td></tr>
- *     <tr><td>{@link #decorrelatedJitterV2 decorrelatedJitterV2(median, cap)}</td><td>Polly's v2 formula, in [0, min(cap, median·2^n/1.4)]</td><td>U[cap/2, cap]</td></tr>
- *     <tr><td>{@link #grpc() grpc()}</td><td>c·U[1−j, 1+j], c = min(max, initial·k^(n−1))</td><td>U[max·(1−j), max·(1+j)]</td></tr>
- *     <tr><td>{@link #withJitter p.withJitter(f)}</td><td>U[d·(1−f), min(cap, d·(1+f))], d from p</td><td>U[cap·(1−f), cap]</td></tr>
+ *     <tr><td>{@link #decorrelatedJitter decorrelatedJitter(base, cap)}</td><td>U[base, min(cap, 3·previous)]</td>
+ *         <td>U[base, cap]</td></tr>
+ *     <tr><td>{@link #decorrelatedJitterV2 decorrelatedJitterV2(median, cap)}</td>
+ *         <td>Polly's v2 formula, in [0, min(cap, median·2^n/1.4)]</td><td>U[cap/2, cap]</td></tr>
+ *     <tr><td>{@link #grpc() grpc()}</td><td>c·U[1−j, 1+j], c = min(max, initial·k^(n−1))</td>
+ *         <td>U[max·(1−j), max·(1+j)]</td></tr>
+ *     <tr><td>{@link #withJitter p.withJitter(f)}</td><td>U[d·(1−f), min(cap, d·(1+f))], d from p</td>
+ *         <td>U[cap·(1−f), cap]</td></tr>
  *   </tbody>
  * </table>
  *

@@ -35,7 +35,8 @@ record DecorrelatedJitterBackoff(long baseNanos, long capNanos) implements Built
 
   @Override
   public String toString() {
-    return "Backoff.decorrelatedJitter(base=" + Duration.ofNanos(baseNanos) + ", cap=" + Duration.ofNanos(capNanos) + ")";
+    return "Backoff.decorrelatedJitter(base=" + Duration.ofNanos(baseNanos)
+        + ", cap=" + Duration.ofNanos(capNanos) + ")";
   }
 
   private static final class DecorrelatedSchedule implements Schedule {

@@ -25,7 +25,8 @@ record GrpcBackoff(GrpcConfig config) implements BuiltInBackoff {
   @Override
   public Schedule startAt(int attempt, RandomGenerator random) {
     Objects.requireNonNull(random, "random");
-    return new GrpcSchedule(config, config.initialBackoffNanos() * Math.pow(config.multiplier(), attempt - 1.0), random);
+    double ceiling = config.initialBackoffNanos() * Math.pow(config.multiplier(), attempt - 1.0);
+    return new GrpcSchedule(config, ceiling, random);
   }
 
   @Override

@@ -41,8 +41,9 @@ import java.util.function.Predicate;
  * the {@link Retry}, its events and its {@link RetryBudget}; count them in when sizing retries.
  *
  * <p>When retrying stops on a retryable status (attempts, deadline or budget spent), the last
- * response is <em>returned</em>, not thrown, so the caller can read it. Only retry requests that are safe to repeat (GET, PUT, DELETE,
- * or a POST with an idempotency key): a timed-out request may have reached the server.
+ * response is <em>returned</em>, not thrown, so the caller can read it. Only retry requests that are
+ * safe to repeat (GET, PUT, DELETE, or a POST with an idempotency key): a timed-out request may have
+ * reached the server.
  *
  * <p>Immutable and thread-safe.
  */

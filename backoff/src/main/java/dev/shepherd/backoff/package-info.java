@@ -16,8 +16,9 @@
  *       deadline, predicates, and server hints ({@code Retry-After}) honoured with jitter above them.
  *   <li>{@link dev.shepherd.backoff.RetryBudget} caps retries to a fraction of first attempts, so a mass failure cannot
  *       multiply the load.
- *   <li>{@link dev.shepherd.backoff.Reconnector} keeps a long-lived connection up, waiting a random delay before even the
- *       first reconnect, because the whole fleet lost its connection in the same instant.
+ *   <li>{@link dev.shepherd.backoff.Reconnector} keeps a long-lived connection up, waiting a random
+ *       delay before even the first reconnect, because the whole fleet lost its connection in the
+ *       same instant.
  * </ul>
  *
  * <p>Randomness is injected as a {@link java.util.random.RandomGenerator}: a seeded generator makes

@@ -43,7 +43,8 @@ public class BackoffBenchmark {
 
   @Setup
   public void setUp() {
-    resilience4j = IntervalFunction.ofExponentialRandomBackoff(Duration.ofMillis(100), 2.0, 1.0, Duration.ofSeconds(30));
+    resilience4j = IntervalFunction.ofExponentialRandomBackoff(
+        Duration.ofMillis(100), 2.0, 1.0, Duration.ofSeconds(30));
     random = new SplittableRandom(42);
     Duration base = Duration.ofNanos(BASE_NANOS);
     Duration cap = Duration.ofNanos(CAP_NANOS);

@@ -36,7 +36,8 @@ final class LocalRedisServer implements AutoCloseable {
   private static final long START_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(10);
 
   static {
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> LIVE.forEach(Process::destroyForcibly), "redis-server-reaper"));
+    Runtime.getRuntime().addShutdownHook(
+        new Thread(() -> LIVE.forEach(Process::destroyForcibly), "redis-server-reaper"));
   }
 
   private final Process process;

@@ -74,7 +74,8 @@ public class RateLimiterBenchmark {
         .build());
     guava = com.google.common.util.concurrent.RateLimiter.create(granting ? 1e12 : 1.0);
     // Failsafe's smooth limiter takes the interval between permits; one nanosecond is its fastest.
-    failsafeSmooth = dev.failsafe.RateLimiter.smoothBuilder(granting ? Duration.ofNanos(1) : Duration.ofSeconds(1)).build();
+    failsafeSmooth = dev.failsafe.RateLimiter
+        .smoothBuilder(granting ? Duration.ofNanos(1) : Duration.ofSeconds(1)).build();
     failsafeBursty = dev.failsafe.RateLimiter.burstyBuilder(burst, Duration.ofSeconds(1)).build();
   }
 

@@ -94,10 +94,12 @@ public class RedisRateLimiterBenchmark {
           .build();
       // Like Shepherd's script, let idle buckets expire once they would be full again.
       ProxyManager<String> proxyManager = Bucket4jLettuce.casBasedBuilder(bucket4jConnection)
-          .expirationAfterWrite(ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(1)))
+          .expirationAfterWrite(
+              ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(1)))
           .build();
       bucket4j = proxyManager.builder().build("bench:bucket4j", () -> configuration);
-      bucket4jAsync = proxyManager.asAsync().builder().build("bench:bucket4j-async", () -> CompletableFuture.completedFuture(configuration));
+      bucket4jAsync = proxyManager.asAsync().builder()
+          .build("bench:bucket4j-async", () -> CompletableFuture.completedFuture(configuration));
       // One check each, so that both scripts are loaded and both keys exist before measuring.
       if (!shepherd.tryAcquire() || !bucket4j.tryConsume(1) || !bucket4jAsync.tryConsume(1).join()) {
         throw new IllegalStateException("a first check against a fresh Redis was refused");

@@ -35,8 +35,8 @@ import java.lang.invoke.VarHandle;
  *
  * <p>Cost: each granted permit is one small object (32 bytes with compressed references), because
  * the release-once flag is per-grant state. The {@code call} methods of both bulkheads create no
- * permit at all; {@code callAsync}, which allocates a stage anyway, creates one. Thread-safe: any thread may release a permit, and concurrent releases of one
- * permit still release it once.
+ * permit at all; {@code callAsync}, which allocates a stage anyway, creates one. Thread-safe: any
+ * thread may release a permit, and concurrent releases of one permit still release it once.
  */
 public final class Permit implements AutoCloseable {
 

@@ -79,7 +79,8 @@ final class HubLink implements Reconnector.Connection {
       }
       if (reply.startsWith("RETRY ")) {
         long nanos = parseSeconds(reply.substring("RETRY ".length()));
-        throw new RejectedException("connect-server", "the server asked to retry after " + reply.substring(6) + " s", nanos);
+        throw new RejectedException(
+            "connect-server", "the server asked to retry after " + reply.substring(6) + " s", nanos);
       }
       if (reply.equals("DENIED")) {
         throw new IOException("the server refused the credentials of " + deviceId);

@@ -193,7 +193,8 @@ public final class LiveFleet {
     try (DeviceDatabase database = DeviceDatabase.open(
             s.jdbcUrl(), s.jdbcUser(), s.jdbcPassword(), s.hubs(), s.capacity());
         LossWatcher watcher = new LossWatcher();
-        ConnectServer server = ConnectServer.start(s.unprotected() ? unprotectedGate(database) : protectedGate(s, database));
+        ConnectServer server = ConnectServer.start(
+            s.unprotected() ? unprotectedGate(database) : protectedGate(s, database));
         Fleet fleet = new Fleet(s, new InetSocketAddress(Loopback.ADDRESS, server.port()), watcher)) {
       out.println("     t  connected  attempts/s  db queries/s  rejected/s");
       List<int[]> rows = new ArrayList<>();
@@ -284,11 +285,14 @@ public final class LiveFleet {
   static String describe(Summary summary) {
     Settings s = summary.settings();
     StringBuilder text = new StringBuilder();
-    text.append(String.format(Locale.ROOT, "Summary (%s): the drop closed %,d connections.%n", s.mode(), summary.dropped()));
+    text.append(String.format(Locale.ROOT,
+        "Summary (%s): the drop closed %,d connections.%n", s.mode(), summary.dropped()));
     if (summary.nanosToReconnectAll() >= 0) {
-      text.append(String.format(Locale.ROOT, "  every hub was back %.1f s after the drop%n", summary.nanosToReconnectAll() / 1e9));
+      text.append(String.format(Locale.ROOT,
+          "  every hub was back %.1f s after the drop%n", summary.nanosToReconnectAll() / 1e9));
     } else {
-      text.append(String.format(Locale.ROOT, "  only %,d of %,d hubs were back when the run ended%n", summary.connectedAtEnd(), s.hubs()));
+      text.append(String.format(Locale.ROOT,
+          "  only %,d of %,d hubs were back when the run ended%n", summary.connectedAtEnd(), s.hubs()));
     }
     text.append(String.format(Locale.ROOT,
         "  after the drop: %,d connection attempts, %,d database queries, %,d answered RETRY%n",

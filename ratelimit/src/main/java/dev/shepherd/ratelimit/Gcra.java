@@ -79,7 +79,8 @@ import java.util.concurrent.atomic.LongAdder;
  * is the GCRA's decision for that arrival; it grants only if the ideal bucket would also grant at
  * t_w (less debt), and a grant sets TAT' = TAT + n*I, exactly what a grant at t_w would: never
  * more permits than the ideal bucket, and every bound holds. A refusal's wait is exact from t, at
- * most t_w - t (the length of the race, normally nanoseconds) longer than from t_w. The one thing the order protects is the
+ * most t_w - t (the length of the race, normally nanoseconds) longer than from t_w. The one thing
+ * the order protects is the
  * wrap test: a debt above H may be such a fresh state seen from an earlier reading (by at most
  * t_w - t) or an ancient wrapped TAT, and only the state-first order tells them apart, so a debt
  * above H sends the call to the state-first loop, which decides it as described above. That needs
@@ -173,7 +174,8 @@ final class Gcra extends GcraPadAfter {
     if (permits < 1 || permits > maxPermits) {
       throw permits < 1
           ? Checks.invalid("permits", "positive", permits)
-          : Checks.invalid("permits", "at most " + maxPermits + " (" + maxPermitsMeaning + "; more could never be granted)", permits);
+          : Checks.invalid("permits",
+              "at most " + maxPermits + " (" + maxPermitsMeaning + "; more could never be granted)", permits);
     }
     return permits;
   }

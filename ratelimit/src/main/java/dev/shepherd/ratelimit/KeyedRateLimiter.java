@@ -24,7 +24,8 @@ import java.util.function.Supplier;
 /*
  * Design note: per-key buckets with bounded memory, and why it is correct.
  *
- * Each key has a Bucket holding one long (and a write stamp, below): the GCRA theoretical arrival time in units (see Gcra),
+ * Each key has a Bucket holding one long (and a write stamp, below): the GCRA theoretical arrival
+ * time in units (see Gcra),
  * shifted left by one; the low bit is a "dead" mark. Deciding for an existing key is exactly Gcra's
  * lock-free loop on that long (shifted arithmetic: (a<<1) - (b<<1) >> 1 recovers a - b whenever it
  * lies in [-2^62, 2^62), which holds for every live debt, at most the horizon H <= 2^61). A key idle
@@ -446,7 +447,8 @@ public final class KeyedRateLimiter<K> {
 
   @Override
   public String toString() {
-    return "KeyedRateLimiter{'" + name + "', " + rate + ", burst=" + burst + ", keys=" + size.get() + "/" + maxKeys + "}";
+    return "KeyedRateLimiter{'" + name + "', " + rate + ", burst=" + burst
+        + ", keys=" + size.get() + "/" + maxKeys + "}";
   }
 
   // ---- internals ----

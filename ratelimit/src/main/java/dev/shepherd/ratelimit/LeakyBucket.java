@@ -74,7 +74,9 @@ public final class LeakyBucket implements RateLimiter {
       long maxTolerance = Rate.MAX_TAU - b.rate.intervalUnits;
       if (toleranceUnits > maxTolerance) {
         throw Checks.invalid(
-            "tolerance", String.format(Locale.ROOT, "at most %s at %s", Duration.ofNanos(maxTolerance / b.rate.scale), b.rate), b.limit);
+            "tolerance",
+            String.format(Locale.ROOT, "at most %s at %s", Duration.ofNanos(maxTolerance / b.rate.scale), b.rate),
+            b.limit);
       }
       this.meter = new Gcra(b.name, b.rate, b.rate.intervalUnits + toleranceUnits, "1 + tolerance / interval",
           true, b.ticker, b.sleeper, listener);

@@ -88,7 +88,8 @@ final class Rate {
    */
   static Rate perSecond(double permitsPerSecond) {
     Checks.positiveFinite(permitsPerSecond, "permitsPerSecond");
-    Checks.check(permitsPerSecond <= MAX_PER_SECOND, "permitsPerSecond", "at most 1e9 (one per nanosecond)", permitsPerSecond);
+    Checks.check(permitsPerSecond <= MAX_PER_SECOND,
+        "permitsPerSecond", "at most 1e9 (one per nanosecond)", permitsPerSecond);
     // The open interval of reals that round to this double.
     BigDecimal value = new BigDecimal(permitsPerSecond);
     BigDecimal lo = value.add(new BigDecimal(Math.nextDown(permitsPerSecond))).divide(BigDecimal.valueOf(2));
@@ -133,7 +134,8 @@ final class Rate {
       id = rest;
     }
     if (bestScale == 0) {
-      throw Checks.invalid("permitsPerSecond", "at least one permit per " + Duration.ofNanos(MAX_TAU), permitsPerSecond);
+      throw Checks.invalid(
+          "permitsPerSecond", "at least one permit per " + Duration.ofNanos(MAX_TAU), permitsPerSecond);
     }
     return new Rate(bestScale, bestInterval);
   }
@@ -149,7 +151,9 @@ final class Rate {
     long maxBurst = MAX_TAU / intervalUnits;
     if (burst > maxBurst) {
       throw Checks.invalid(
-          "burst", String.format(Locale.ROOT, "at most %d at %s (refill time at most 2^60 units)", maxBurst, this), burst);
+          "burst",
+          String.format(Locale.ROOT, "at most %d at %s (refill time at most 2^60 units)", maxBurst, this),
+          burst);
     }
     return burst * intervalUnits;
   }

@@ -233,8 +233,8 @@ public final class TokenBucket implements RateLimiter {
      * Sets the refill rate in permits per second. The {@code double} is read as the simplest
      * fraction that rounds to it, so {@code 3.0}, {@code 0.1} and {@code 1.0 / 3} mean exactly 3 per
      * second, one per 10 s and one per 3 s. A {@code double} that is no such simple
-     * fraction (the result of arithmetic, say) is approximated to within 2^-20 ns per interval. Unless {@link #burst(int)} is called, the burst is
-     * {@code max(1, floor(permitsPerSecond))}.
+     * fraction (the result of arithmetic, say) is approximated to within 2^-20 ns per interval.
+     * Unless {@link #burst(int)} is called, the burst is {@code max(1, floor(permitsPerSecond))}.
      *
      * @param permitsPerSecond the rate, positive, finite and at most 10^9
      * @return this builder

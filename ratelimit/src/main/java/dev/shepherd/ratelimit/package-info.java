@@ -14,7 +14,8 @@
  *       many nanoseconds until the same request would be granted, allocating nothing.
  *   <li>{@link dev.shepherd.ratelimit.TokenBucket}: rate plus burst, exact (it grants iff an ideal
  *       token bucket would), never more than {@code burst + rate × d} permits in any window of
- *       length {@code d}; one {@code long} of state (and a write stamp refreshed about once a second), one compare-and-set per grant.
+ *       length {@code d}; one {@code long} of state (and a write stamp refreshed about once a
+ *       second), one compare-and-set per grant.
  *   <li>{@link dev.shepherd.ratelimit.LeakyBucket}: as a meter (conformance to a steady rate with a
  *       small tolerance) or as a queue that releases callers at a steady rate, refusing at once a
  *       caller whose turn is beyond {@code maxQueueDelay}.

@@ -145,7 +145,8 @@ public final class RetryAfter {
     }
     try {
       int space = v.indexOf(' ');
-      return Optional.of(LocalDateTime.parse(space < 0 ? v : v.substring(space + 1), ASCTIME).toInstant(ZoneOffset.UTC));
+      String dateTime = space < 0 ? v : v.substring(space + 1);
+      return Optional.of(LocalDateTime.parse(dateTime, ASCTIME).toInstant(ZoneOffset.UTC));
     } catch (DateTimeParseException notAsctime) {
       return Optional.empty();
     }

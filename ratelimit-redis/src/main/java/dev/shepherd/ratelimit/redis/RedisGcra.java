@@ -340,7 +340,8 @@ final class RedisGcra {
 
   static boolean isNoScript(Throwable t) {
     return t instanceof RedisNoScriptException
-        || (t instanceof RedisCommandExecutionException && t.getMessage() != null && t.getMessage().startsWith("NOSCRIPT"));
+        || (t instanceof RedisCommandExecutionException
+            && t.getMessage() != null && t.getMessage().startsWith("NOSCRIPT"));
   }
 
   /** Whether {@code t} means Redis cannot serve now (as opposed to an answer we cannot read). */

@@ -245,7 +245,8 @@ public final class RedisKeyedRateLimiter {
    */
   public <T> CompletionStage<T> callAsync(String key, Supplier<? extends CompletionStage<T>> action) {
     Objects.requireNonNull(action, "action");
-    return gcra.acquireAsync(redisKeys(key), key, 1).thenCompose(wait -> RedisRateLimiter.start(gcra.name, wait, action));
+    return gcra.acquireAsync(redisKeys(key), key, 1)
+        .thenCompose(wait -> RedisRateLimiter.start(gcra.name, wait, action));
   }
 
   /**

@@ -10,7 +10,8 @@ import java.util.Objects;
  *
  * <p>Every Shepherd builder validates its input through these methods, so a bad configuration fails
  * at build time with an {@link IllegalArgumentException} that names the parameter and the value it
- * got, for example {@code "cap must be positive: PT0S"}. They are Shepherd's plumbing, exported only to its own modules, not API.
+ * got, for example {@code "cap must be positive: PT0S"}. They are Shepherd's plumbing, exported only
+ * to its own modules, not API.
  *
  * <p>All methods are static, stateless and thread-safe. Each returns its argument so checks can be
  * written inline: {@code this.base = Checks.positive(base, "base");}.
