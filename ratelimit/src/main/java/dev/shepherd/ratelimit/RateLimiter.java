@@ -26,8 +26,9 @@ import java.util.function.Supplier;
  *       {@code false} without waiting. The wait is interruptible; what an interrupted caller gives
  *       back is stated by each implementation.
  *   <li>As a {@link Policy}, {@link #get(Supplier)}, {@link #run(Runnable)}, {@link #call(Callable)}
- *       and {@link #callAsync(Supplier)} take one permit and run the action, or refuse with a {@link RateLimitExceededException} that names the
- *       limiter and carries the exact retry-after (also as an HTTP {@code Retry-After} value via
+ *       and {@link #callAsync(Supplier)} take one permit and run the action, or refuse with a
+ *       {@link RateLimitExceededException} that names the limiter and carries the exact retry-after
+ *       (also as an HTTP {@code Retry-After} value via
  *       {@link RateLimitExceededException#retryAfterHeader()}).
  * </ul>
  *
