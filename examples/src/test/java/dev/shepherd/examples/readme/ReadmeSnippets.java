@@ -147,11 +147,9 @@ final class ReadmeSnippets {
       private final Socket socket = new Socket();
       private final CompletableFuture<Void> lost = new CompletableFuture<>();
 
-      static HubConnection open(InetSocketAddress server) throws IOException {
-        HubConnection connection = new HubConnection();
-        connection.socket.connect(server, 5_000);
-        new Thread(connection::read, "hub-reader").start();
-        return connection;
+      HubConnection(InetSocketAddress server) throws IOException {
+        socket.connect(server, 5_000);
+        new Thread(this::read, "hub-reader").start();
       }
 
       private void read() {
@@ -177,7 +175,7 @@ final class ReadmeSnippets {
     }
 
     InetSocketAddress server = new InetSocketAddress("127.0.0.1", 7000);
-    Reconnector<HubConnection> link = Reconnector.builder(() -> HubConnection.open(server))
+    Reconnector<HubConnection> link = Reconnector.builder(() -> new HubConnection(server))
         .initialSpread(Duration.ofSeconds(30)).stableAfter(Duration.ofMinutes(1)).build();
     link.start();   // ... link.close();
     // README:end
