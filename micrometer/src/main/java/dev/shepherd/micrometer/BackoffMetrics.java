@@ -8,7 +8,6 @@ import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.binder.MeterBinder;
 import java.util.Collection;
-import java.util.List;
 import java.util.Objects;
 
 /**
@@ -60,7 +59,16 @@ public final class BackoffMetrics {
    */
   public static MeterBinder of(Reconnector<?> reconnector, Tag... extraTags) {
     Objects.requireNonNull(reconnector, "reconnector");
-    return reconnectors(reconnector.name(), List.of(reconnector), extraTags);
+    Tags tags = Binders.tags(reconnector.name(), "Reconnector", extraTags);
+    return registry -> {
+      FunctionCounter.builder("shepherd.reconnector.attempts", reconnector, Reconnector::connectAttempts)
+          .description("Connection attempts").tags(tags).register(registry);
+      for (Reconnector.State state : STATES) {
+        Gauge.builder("shepherd.reconnector.state", reconnector, r -> r.state() == state ? 1 : 0)
+            .description("Reconnectors in this state").tags(tags).tag("state", state.name())
+            .register(registry);
+      }
+    };
   }
 
   /**
@@ -68,8 +76,9 @@ public final class BackoffMetrics {
    * of their attempts and how many are in each state, so a fleet costs six series, not six per hub.
    *
    * @param name the group's name, the {@code name} tag
-   * @param reconnectors the group, read at each scrape (a live collection may change; it must be
-   *     safe to iterate concurrently with changes, or not change)
+   * @param reconnectors the group, read at each scrape and held weakly, as Micrometer holds what
+   *     it measures: keep a reference to it (a live collection may change; it must then be safe to
+   *     iterate concurrently with changes)
    * @param extraTags tags added to every meter
    * @return a binder
    * @throws NullPointerException if an argument is null

@@ -196,7 +196,8 @@ class MeterBindingTest {
         })).build();
     Reconnector<Link> idle = Reconnector.<Link>builder(Link::new).name("hub-2").listener(EventListener.noop()).build();
     BackoffMetrics.of(hub).bindTo(registry);
-    BackoffMetrics.reconnectors("fleet", List.of(hub, idle)).bindTo(registry);
+    List<Reconnector<Link>> fleet = List.of(hub, idle); // held weakly by the meters: kept until the end
+    BackoffMetrics.reconnectors("fleet", fleet).bindTo(registry);
     assertEquals(1, value("shepherd.reconnector.state", "hub-1", "state", "NEW"));
     try {
       hub.start();
@@ -217,6 +218,7 @@ class MeterBindingTest {
       assertTrue(hub.awaitTermination(Duration.ofSeconds(10)));
     }
     assertEquals(2, value("shepherd.reconnector.state", "fleet", "state", "CLOSED"));
+    java.lang.ref.Reference.reachabilityFence(fleet);
   }
 
   @Test
