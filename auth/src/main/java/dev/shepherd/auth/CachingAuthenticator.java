@@ -636,7 +636,8 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   }
 
   private void emit(Event.Kind kind, Duration delay, String detail, Throwable cause) {
-    listener.onEvent(new Event(name, kind, delay, detail, cause));
+    listener.onEvent(kind == Event.Kind.REJECTED
+        ? Event.rejected(name, delay, 1, detail, cause) : new Event(name, kind, delay, detail, cause));
   }
 
   @Override

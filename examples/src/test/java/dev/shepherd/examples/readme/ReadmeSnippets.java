@@ -13,6 +13,7 @@ import dev.shepherd.backoff.RetryBudget;
 import dev.shepherd.bulkhead.AdaptiveBulkhead;
 import dev.shepherd.bulkhead.Bulkhead;
 import dev.shepherd.core.Event;
+import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
 import dev.shepherd.core.RetryAfter;
 import dev.shepherd.core.Sleeper;
@@ -22,6 +23,12 @@ import dev.shepherd.ratelimit.redis.RedisRateLimiter;
 import dev.shepherd.testing.ManualClock;
 import dev.shepherd.testing.ManualScheduler;
 import dev.shepherd.testing.RecordingListener;
+import dev.shepherd.micrometer.AuthMetrics;
+import dev.shepherd.micrometer.BackoffMetrics;
+import dev.shepherd.micrometer.BulkheadMetrics;
+import dev.shepherd.micrometer.MetricsListener;
+import dev.shepherd.micrometer.RateLimiterMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.io.IOException;
@@ -255,6 +262,19 @@ final class ReadmeSnippets {
     clock.advance(Duration.ofSeconds(1));              // runs the second attempt, at exactly 1 s
     assertEquals("up", reply.join());
     assertEquals(List.of(Event.Kind.RETRY, Event.Kind.SUCCEEDED), events.kinds());
+    // README:end
+  }
+
+  static void operating(MeterRegistry registry, Bulkhead dbBulkhead, CachingAuthenticator authenticator,
+      List<Reconnector<?>> fleet) {
+    // README:begin
+    MetricsListener events = new MetricsListener(registry);          // shepherd.events, shepherd.retry.after
+    TokenBucket connect = TokenBucket.builder().name("connect").permitsPerSecond(500)
+        .listener(EventListener.logging().andThen(events)).build();
+    RateLimiterMetrics.of(connect).bindTo(registry);
+    BulkheadMetrics.of(dbBulkhead).bindTo(registry);
+    AuthMetrics.of(authenticator).bindTo(registry);
+    BackoffMetrics.reconnectors("hubs", fleet).bindTo(registry);     // a fleet in one process: one group
     // README:end
   }
 }
