@@ -265,7 +265,7 @@ final class ReadmeSnippets {
     // README:end
   }
 
-  static void operating(MeterRegistry registry, Bulkhead dbBulkhead, CachingAuthenticator authenticator,
+  static void operating(MeterRegistry registry, Bulkhead dbBulkhead, CachingAuthenticator<?> authenticator,
       List<Reconnector<?>> fleet) {
     // README:begin
     MetricsListener events = new MetricsListener(registry);          // shepherd.events, shepherd.retry.after
