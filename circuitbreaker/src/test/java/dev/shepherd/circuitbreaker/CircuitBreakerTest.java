@@ -243,7 +243,8 @@ class CircuitBreakerTest {
         () -> CircuitBreaker.builder().openJitter(Duration.ofSeconds(-1)));
     assertMessage("halfOpenProbes must be in [1, 1000000]: 0", () -> CircuitBreaker.builder().halfOpenProbes(0));
     assertMessage("minimumCalls must be positive: 0", () -> CircuitBreaker.builder().minimumCalls(0));
-    assertMessage("buckets must be in [1, 1000]: 0", () -> CircuitBreaker.builder().timeWindow(Duration.ofSeconds(1), 0));
+    assertMessage("buckets must be in [1, 1000]: 0",
+        () -> CircuitBreaker.builder().timeWindow(Duration.ofSeconds(1), 0));
     assertMessage("length must be at least 10 ns (one per bucket): PT0.000000009S",
         () -> CircuitBreaker.builder().timeWindow(Duration.ofNanos(9), 10));
     assertMessage("minimumCalls must be at most the window's size 10: 11",

@@ -103,7 +103,8 @@ class FleetJitterProperties {
     BigDecimal tail = BigDecimal.ZERO;
     BigDecimal tailFrom166 = BigDecimal.ZERO;
     for (int k = 166; k <= FLEET; k++) {
-      BigDecimal term = new BigDecimal(binomial(FLEET, k)).multiply(p.pow(k, mc), mc).multiply(q.pow(FLEET - k, mc), mc);
+      BigDecimal term = new BigDecimal(binomial(FLEET, k)).multiply(p.pow(k, mc), mc)
+          .multiply(q.pow(FLEET - k, mc), mc);
       tailFrom166 = tailFrom166.add(term, mc);
       if (k > MAX_PER_TENTH) {
         tail = tail.add(term, mc);

@@ -219,7 +219,8 @@ class TimeoutTest {
     callee.complete("in time");
     assertEquals("in time", guarded.get());
     assertEquals(0, scheduler.pending());
-    assertEquals("done", timeout.callAsync(() -> CompletableFuture.completedFuture("done")).toCompletableFuture().get());
+    assertEquals("done",
+        timeout.callAsync(() -> CompletableFuture.completedFuture("done")).toCompletableFuture().get());
     assertEquals(1, scheduler.scheduledTotal(), "no timer for a stage already complete");
   }
 
