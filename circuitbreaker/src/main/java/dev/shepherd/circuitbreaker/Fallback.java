@@ -24,7 +24,7 @@ import java.util.function.Supplier;
  * <pre>{@code
  * Fallback<DeviceState> viaHub = Fallback.<DeviceState>builder((result, failure) -> hub.state(deviceId))
  *     .name("hub-local").handle(IOException.class).handle(RejectedException.class).build();
- * DeviceState state = viaHub.get(() -> breaker.call(() -> cloud.state(deviceId)));
+ * DeviceState state = viaHub.answer(() -> breaker.call(() -> cloud.state(deviceId)));
  * }</pre>
  *
  * <p><b>What it handles.</b> A failure is handled if it matches any of the {@link
@@ -39,11 +39,11 @@ import java.util.function.Supplier;
  *
  * <p><b>The fallback</b> is a {@link FallbackFunction}, given the handled result (or null) and the
  * handled failure (or null). What it throws is what the call throws, with the original failure
- * added as suppressed. In {@link #getAsync(Supplier)} and {@link #callAsync(Supplier)} it runs on
+ * added as suppressed. In {@link #answerAsync(Supplier)} and {@link #callAsync(Supplier)} it runs on
  * the thread that completed the action's stage, so it should not block there.
  *
  * <p><b>Types.</b> A {@code Fallback<R>} answers for calls returning {@code R}. {@link
- * #get(Callable)} and {@link #getAsync(Supplier)} check that at compile time. As a {@link Policy}
+ * #answer(Callable)} and {@link #answerAsync(Supplier)} check that at compile time. As a {@link Policy}
  * (in {@link Policy#compose(Policy...)}) it cannot: its {@code call} returns the fallback's value
  * as whatever type the call expects, so compose a {@code Fallback<R>} only around actions that
  * return {@code R} (as Failsafe's executors do, whose fallbacks are typed the same way).
@@ -142,7 +142,7 @@ public final class Fallback<R> implements Policy {
    * @return the action's result, or the fallback's answer
    * @throws Exception what the action threw if it is not handled, or what the fallback threw
    */
-  public R get(Callable<? extends R> action) throws Exception {
+  public R answer(Callable<? extends R> action) throws Exception {
     Objects.requireNonNull(action, "action");
     R result;
     try {
@@ -167,7 +167,7 @@ public final class Fallback<R> implements Policy {
    * @return a stage with the action's result or the fallback's answer
    * @throws NullPointerException if {@code action} is null
    */
-  public CompletionStage<R> getAsync(Supplier<? extends CompletionStage<? extends R>> action) {
+  public CompletionStage<R> answerAsync(Supplier<? extends CompletionStage<? extends R>> action) {
     Objects.requireNonNull(action, "action");
     CompletionStage<? extends R> stage;
     try {
@@ -195,7 +195,7 @@ public final class Fallback<R> implements Policy {
   }
 
   /**
-   * Runs {@code action} as {@link #get(Callable)} does; see the note on types in the class comment.
+   * Runs {@code action} as {@link #answer(Callable)} does; see the note on types in the class comment.
    *
    * @param action the primary source; must return {@code R}
    * @param <T> the result type the caller expects, which must be {@code R} or a supertype
@@ -205,11 +205,11 @@ public final class Fallback<R> implements Policy {
   @Override
   @SuppressWarnings("unchecked") // documented: a Fallback<R> is composed only around actions returning R
   public <T> T call(Callable<? extends T> action) throws Exception {
-    return (T) get((Callable<? extends R>) action);
+    return (T) answer((Callable<? extends R>) action);
   }
 
   /**
-   * Starts {@code action} as {@link #getAsync(Supplier)} does; see the note on types in the class
+   * Starts {@code action} as {@link #answerAsync(Supplier)} does; see the note on types in the class
    * comment.
    *
    * @param action starts the primary source; its stage must complete with an {@code R}
@@ -219,7 +219,7 @@ public final class Fallback<R> implements Policy {
   @Override
   @SuppressWarnings("unchecked") // documented: a Fallback<R> is composed only around actions returning R
   public <T> CompletionStage<T> callAsync(Supplier<? extends CompletionStage<T>> action) {
-    return (CompletionStage<T>) getAsync((Supplier<? extends CompletionStage<? extends R>>) (Object) action);
+    return (CompletionStage<T>) answerAsync((Supplier<? extends CompletionStage<? extends R>>) (Object) action);
   }
 
   @Override

@@ -25,12 +25,12 @@ class FallbackTest {
   void answersFromTheFallbackForHandledFailuresOnly() throws Exception {
     Fallback<String> local = Fallback.<String>builder((result, failure) -> "from hub")
         .name("hub").handle(IOException.class).listener(events::add).build();
-    assertEquals("from cloud", local.get(() -> "from cloud"));
+    assertEquals("from cloud", local.answer(() -> "from cloud"));
     IOException down = new IOException("cloud down");
-    assertEquals("from hub", local.get(() -> {
+    assertEquals("from hub", local.answer(() -> {
       throw down;
     }));
-    assertThrows(IllegalStateException.class, () -> local.get(() -> {
+    assertThrows(IllegalStateException.class, () -> local.answer(() -> {
       throw new IllegalStateException("a bug, not an outage");
     }));
     assertEquals(1, local.fallbacks());
@@ -50,10 +50,10 @@ class FallbackTest {
   @Test
   void byDefaultHandlesExceptionsButNeverErrorsOrInterrupts() {
     Fallback<String> any = Fallback.of("any", () -> "fallback");
-    assertThrows(InterruptedException.class, () -> any.get(() -> {
+    assertThrows(InterruptedException.class, () -> any.answer(() -> {
       throw new InterruptedException();
     }));
-    assertThrows(StackOverflowError.class, () -> any.get(() -> {
+    assertThrows(StackOverflowError.class, () -> any.answer(() -> {
       throw new StackOverflowError();
     }));
     assertEquals(0, any.fallbacks());
@@ -63,9 +63,9 @@ class FallbackTest {
   void handlesResultsAndPassesThemToTheFallback() throws Exception {
     Fallback<Integer> positive = Fallback.<Integer>builder((result, failure) -> result == null ? 0 : -result)
         .handleResult(r -> r == null || r < 0).listener(EventListener.noop()).build();
-    assertEquals(5, positive.get(() -> -5));
-    assertEquals(0, positive.get(() -> null));
-    assertEquals(7, positive.get(() -> 7));
+    assertEquals(5, positive.answer(() -> -5));
+    assertEquals(0, positive.answer(() -> null));
+    assertEquals(7, positive.answer(() -> 7));
   }
 
   @Test
@@ -74,7 +74,7 @@ class FallbackTest {
     Fallback<String> broken = Fallback.<String>builder((result, failure) -> {
       throw new IOException("hub unreachable too");
     }).listener(EventListener.noop()).build();
-    IOException e = assertThrows(IOException.class, () -> broken.get(() -> {
+    IOException e = assertThrows(IOException.class, () -> broken.answer(() -> {
       throw cloud;
     }));
     assertEquals("hub unreachable too", e.getMessage());
@@ -86,10 +86,10 @@ class FallbackTest {
     Fallback<String> local = Fallback.<String>builder((result, failure) -> "from hub")
         .handleIf(t -> t instanceof TimeoutExceededException).listener(EventListener.noop()).build();
     CompletableFuture<String> slow = new CompletableFuture<>();
-    CompletableFuture<String> answer = local.getAsync(() -> slow.thenApply(s -> s)).toCompletableFuture();
+    CompletableFuture<String> answer = local.answerAsync(() -> slow.thenApply(s -> s)).toCompletableFuture();
     slow.completeExceptionally(new TimeoutExceededException("cloud", Duration.ofSeconds(2).toNanos(), null));
     assertEquals("from hub", answer.get());
-    CompletableFuture<String> unhandled = local.getAsync(
+    CompletableFuture<String> unhandled = local.answerAsync(
         () -> CompletableFuture.<String>failedFuture(new IOException("not handled"))).toCompletableFuture();
     ExecutionException e = assertThrows(ExecutionException.class, unhandled::get);
     assertEquals("not handled", e.getCause().getMessage());
