@@ -132,7 +132,12 @@ class TimeoutTest {
       Timeout timeout = timeout().executor(one).build();
       AtomicInteger ignored = new AtomicInteger();
       AtomicInteger started = new AtomicInteger();
-      Future<?> first = callers.submit(() -> timeout.call(() -> stubbornCallee(ignored)));
+      CountDownLatch firstRunning = new CountDownLatch(1);
+      Future<?> first = callers.submit(() -> timeout.call(() -> {
+        firstRunning.countDown();
+        return stubbornCallee(ignored);
+      }));
+      assertTrue(firstRunning.await(WAIT_SECONDS, TimeUnit.SECONDS), "the only worker is taken");
       Future<?> second = callers.submit(() -> timeout.call(() -> started.incrementAndGet()));
       assertTrue(scheduler.awaitScheduled(2, Duration.ofSeconds(WAIT_SECONDS)));
       scheduler.advance(LIMIT);
