@@ -81,6 +81,23 @@ class BenchmarkStatesTest {
   }
 
   @Test
+  void everyCircuitBreakerStaysClosedAndPermitsEveryCall() throws Exception {
+    for (String window : new String[] {"count", "time"}) {
+      CircuitBreakerBenchmark b = new CircuitBreakerBenchmark();
+      b.window = window;
+      b.setUp();
+      for (int i = 0; i < 100_000; i++) {
+        assertEquals(Boolean.TRUE, b.shepherdCall());
+        assertTrue(b.shepherdPermission());
+        assertEquals(Boolean.TRUE, b.resilience4jCall());
+        assertTrue(b.resilience4jPermission());
+        assertEquals(Boolean.TRUE, b.failsafeCall());
+        assertTrue(b.failsafePermission());
+      }
+    }
+  }
+
+  @Test
   void backoffDelaysLieWithinTheirBounds() {
     BackoffBenchmark b = new BackoffBenchmark();
     b.setUp();
