@@ -61,7 +61,9 @@ import java.util.random.RandomGenerator;
  * wrong one, or any secret of a device the cache does not hold) is <em>unverified</em>: each
  * distinct unverified secret needs a backend call, and those calls come out of a per-device
  * allowance of {@code unverifiedAllowance} calls (default 3) that refills by one every
- * {@code rotationCheckInterval} (default 30 s). Concurrent requests with the same unverified secret
+ * {@code rotationCheckInterval} (default 30 s). A call whose secret the backend accepts is given
+ * back, at most once per interval, so a device's own first verification and its rotations do not
+ * use up what a stray wrong secret may need. Concurrent requests with the same unverified secret
  * share one call and pay once. Each refusal is remembered for that exact secret for
  * {@code negativeTtl} (at most {@code unverifiedAllowance} refusals per device, the oldest dropped
  * first), so the same wrong secret repeated costs nothing more. When the allowance is spent, an
@@ -72,26 +74,27 @@ import java.util.random.RandomGenerator;
  * secret is deferred, and lets more calls through to the backend under a flood. With
  * {@code a = unverifiedAllowance} and {@code I = rotationCheckInterval}, the worst cases are:
  * <ul>
- *   <li><b>For the backend (the database).</b> Per device, unverified secrets cause at most
- *       {@code a + floor(t / I)} calls in any window of length {@code t}; the verified secret
- *       causes at most one call at a time, none before its refresh instant unless a previous answer
- *       said "do not cache", and none within {@code failureCooldown} (or the backend's
- *       retry-after) of a failure. While the backend is down, a device makes at most one call per
- *       {@code failureCooldown}, whether or not the cache holds it. Under a flood of wrong secrets
- *       for {@code N} distinct device ids, that is at most {@code N * a} calls at once and
+ *   <li><b>For the backend (the database).</b> Per device, in any window of length {@code t},
+ *       secrets the backend refuses cause at most {@code a + floor(t / I)} calls, and unverified
+ *       secrets of any kind at most {@code a + 1 + 2 * floor(t / I)} (the extra ones are
+ *       acceptances given back: a device flapping between two valid secrets). The verified secret
+ *       causes at most one call at a time, none before its refresh instant unless the previous
+ *       answer said "do not cache", and none within {@code failureCooldown} (or the backend's
+ *       retry-after) of a failure or timeout. While the backend is down, a device makes at most one
+ *       call per {@code failureCooldown}, whether or not the cache holds it. Under a flood of wrong
+ *       secrets for {@code N} distinct device ids, that is at most {@code N * a} calls at once and
  *       {@code N} per {@code I} after. The allowance lives in the device's cache entry: a device
  *       evicted (beyond {@code maximumSize}) comes back with a full allowance, so a flood over more
  *       ids than {@code maximumSize} is bounded by the {@code guard}, not by the allowance: set one.
  *   <li><b>For a device under attack.</b> Its verified secret is never delayed by any number of
- *       wrong secrets: hits and refreshes do not use the allowance. A new secret (after a
- *       rotation, or when the device is not cached) is not delayed at all by up to {@code a - 1}
- *       wrong secrets per {@code I} (so, with the default, a stray wrong secret costs it nothing).
- *       Under a sustained flood of distinct wrong secrets that spends every refill, the new secret
- *       is answered 503 with a retry-after of at most {@code I} for as long as the flood lasts,
- *       never 401, and is verified on the first retry that finds the allowance refilled; after
- *       the flood stops, within {@code I}. An attacker who knows only the device id can therefore
- *       defer a device's rotation, not refuse it, and cannot touch a device that keeps using its
- *       verified secret.
+ *       wrong secrets: hits and refreshes do not use the allowance. A device that meets at most one
+ *       stray wrong secret and rotates at most once per {@code I} is never delayed at all (with
+ *       {@code a >= 2}; the default is 3). Under a sustained flood of distinct wrong secrets that
+ *       spends every refill, a new secret (after a rotation, or of a device not cached) is answered
+ *       503 with a retry-after of at most {@code I} for as long as the flood lasts, never 401, and
+ *       is verified on the first retry that finds the allowance refilled: after the flood stops,
+ *       within {@code I}. An attacker who knows only a device id can therefore defer a device's
+ *       rotation, not refuse it, and cannot touch a device that keeps using its verified secret.
  * </ul>
  *
  * <h2>Other guarantees</h2>
@@ -1007,8 +1010,9 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
    *
    * <p>Defaults: name {@code "auth"}, ttl 5 minutes, refreshAhead 0.2, negativeTtl 5 seconds,
    * maxStale 30 minutes, unverifiedAllowance 3, rotationCheckInterval 30 seconds, failureCooldown
-   * 10 seconds, backendTimeout 5 seconds, maximumSize 100,000, no guard, the system ticker, a {@link SplittableRandom} seeded from
-   * entropy, {@link ForkJoinPool#commonPool()}, and {@link EventListener#logging()}.
+   * 10 seconds, backendTimeout 5 seconds, maximumSize 100,000, no guard, the system ticker, a
+   * {@link SplittableRandom} seeded from entropy, {@link ForkJoinPool#commonPool()}, and
+   * {@link EventListener#logging()}.
    *
    * @param <P> the principal type
    */

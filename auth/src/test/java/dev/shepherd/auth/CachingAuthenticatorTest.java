@@ -140,6 +140,95 @@ class CachingAuthenticatorTest {
     }
   }
 
+  /** The bound with acceptances given back: a + 1 + 2 * floor(t / I) calls in any window from 0. */
+  @Test
+  void aDeviceFlappingBetweenTwoValidSecretsCostsAtMostTheAllowancePlusOnePlusTwoCallsPerInterval() {
+    java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    Authenticator<DeviceCredentials, Verified<String>> twoValid = c -> {
+      calls.incrementAndGet();
+      String secret = new String(c.secretRef(), java.nio.charset.StandardCharsets.UTF_8);
+      if (!secret.equals("a") && !secret.equals("b")) {
+        throw new AuthenticationException("refused");
+      }
+      return Verified.of("p");
+    };
+    CachingAuthenticator<String> auth = CachingAuthenticator.builder(twoValid).ticker(clock)
+        .executor(Runnable::run).listener(events).ttl(Duration.ofHours(1)).build();
+    long interval = Duration.ofSeconds(30).toNanos();
+    int deferred = 0;
+    for (int second = 0; second <= 300; second++) {
+      for (String secret : new String[] {"a", "b", "a", "b"}) {
+        try {
+          auth.authenticate(creds("hub-1", secret));
+        } catch (BackendUnavailableException e) {
+          deferred++;
+          assertTrue(e.retryAfter().orElseThrow().compareTo(Duration.ofSeconds(30)) <= 0);
+        }
+      }
+      long t = clock.read();
+      assertTrue(calls.get() <= 3 + 1 + 2 * (t / interval), calls.get() + " calls by " + t + " ns");
+      clock.advance(Duration.ofSeconds(1));
+    }
+    assertTrue(deferred > 0, "the bound was reached");
+  }
+
+  @Test
+  void atMostTheAllowanceOfRefusalsIsRememberedPerDevice() {
+    CachingAuthenticator<String> auth = builder().negativeTtl(Duration.ofMinutes(10)).build();
+    for (int i = 0; i < 40; i++) {
+      try {
+        auth.authenticate(creds("hub-1", "guess-" + i));
+      } catch (AuthenticationException | BackendUnavailableException expected) {
+        // refused or deferred
+      }
+      assertTrue(auth.entry("hub-1").refused.length <= 3);
+      clock.advance(Duration.ofSeconds(10));
+    }
+    assertEquals(3, auth.entry("hub-1").refused.length);
+  }
+
+  /**
+   * A device under a sustained flood: its verified secret is served and revalidated as usual;
+   * its new secret is deferred (503, retry-after at most one interval), never refused, while the
+   * flood lasts; and verified at the first retry after the flood stops.
+   */
+  @Test
+  void underASustainedFloodTheVerifiedSecretIsUntouchedAndANewOneIsDeferredNeverRefused() {
+    CachingAuthenticator<String> auth = builder().refreshAhead(0).build();
+    auth.authenticate(creds("hub-1", "right"));
+    int flood = 0;
+    for (int second = 0; second < 150; second++) { // past the 60 s ttl: a revalidation happens
+      for (int i = 0; i < 5; i++) {
+        try {
+          auth.authenticate(creds("hub-1", "flood-" + flood++));
+        } catch (AuthenticationException | BackendUnavailableException expected) {
+          // the attacker's problem
+        }
+      }
+      assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "right")), "second " + second);
+      clock.advance(Duration.ofSeconds(1));
+    }
+    backend.enroll("hub-1", "rotated");
+    Duration retryAfter = Duration.ZERO;
+    for (int second = 0; second < 120; second++) {
+      for (int i = 0; i < 5; i++) {
+        try {
+          auth.authenticate(creds("hub-1", "flood-" + flood++));
+        } catch (AuthenticationException | BackendUnavailableException expected) {
+          // the attacker's problem
+        }
+      }
+      BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+          () -> auth.authenticate(creds("hub-1", "rotated")), "deferred, not refused");
+      retryAfter = e.retryAfter().orElseThrow();
+      assertTrue(retryAfter.compareTo(Duration.ofSeconds(30)) <= 0, "retry-after " + retryAfter);
+      clock.advance(Duration.ofSeconds(1));
+    }
+    // The flood stops; the device comes back when told.
+    clock.advance(Duration.ofSeconds(30));
+    assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "rotated")));
+  }
+
   @Test
   void theSameWrongSecretIsRefusedFromTheNegativeCacheWithoutSpendingTheAllowance() {
     CachingAuthenticator<String> auth = builder().ttl(Duration.ofHours(1)).build();
