@@ -724,7 +724,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   private Outcome<P> timeOutLocked(Flight<P> flight, long now) {
     TimeoutException timeout = new TimeoutException("no answer within " + Duration.ofNanos(timeoutNanos));
     flights.remove(flight);
-    return failedLocked(flight, timeout, now);
+    return failedLocked(flight, timeout, now, flight.deadline); // it failed at its deadline, however late seen
   }
 
   /** Completes futures and emits events for outcomes decided under a lock, after releasing it. */
@@ -793,7 +793,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
       } else if (cause instanceof AuthenticationException) {
         outcomes.add(refusedLocked(flight, cause, now));
       } else if (!flight.future.isDone()) {
-        outcomes.add(failedLocked(flight, cause, now));
+        outcomes.add(failedLocked(flight, cause, now, now));
       }
       flights.remove(flight);
       Entry<P> entry = cache.getIfPresent(flight.deviceId);
@@ -867,13 +867,14 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
         : Resolution.refuse(unavailable(flight.deviceId, "conflicting verdicts; ask again", 0, null));
   }
 
-  private Outcome<P> failedLocked(Flight<P> flight, Throwable cause, long now) {
+  private Outcome<P> failedLocked(Flight<P> flight, Throwable cause, long now, long failedAt) {
     backendFailures.increment();
     long hint = cause instanceof RejectedException ? ((RejectedException) cause).retryAfterNanos() : -1;
     long pause = Math.max(failureCooldownNanos, hint);
     Event event = new Event(name, Event.Kind.FAILED, Duration.ofNanos(pause),
         "backend failed verifying device '" + flight.deviceId + "'", cause);
-    Entry<P> entry = orEmpty(cache.getIfPresent(flight.deviceId)).withBackoffUntil(Durations.saturatedAdd(now, pause));
+    Entry<P> entry = orEmpty(cache.getIfPresent(flight.deviceId))
+        .withBackoffUntil(Durations.saturatedAdd(failedAt, pause));
     store(flight.deviceId, entry, now);
     Entry.Accepted<P> held = entry.acceptedFor(flight.digest, now);
     Resolution<P> resolution;
@@ -881,7 +882,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
       resolution = now < held.expireAt ? Resolution.accept(held.principal) : Resolution.stale(held.principal);
     } else {
       resolution = Resolution.refuse(unavailable(flight.deviceId, "backend unavailable",
-          entry.backoffUntil - now, cause));
+          Math.max(entry.backoffUntil - now, 0), cause));
     }
     return new Outcome<>(flight, resolution, event);
   }

@@ -71,8 +71,8 @@ final class Entry<P> {
 
   /** Gives one call back to the allowance at {@code now}, unless one was given back within {@code interval}. */
   Entry<P> refunded(long now, long interval) {
-    if (lastRefund != Long.MIN_VALUE && now - lastRefund < interval) {
-      return this;
+    if (tat <= now || (lastRefund != Long.MIN_VALUE && now - lastRefund < interval)) {
+      return this; // full already (this also keeps tat - interval from overflowing), or refunded recently
     }
     return new Entry<>(accepted, refused, tat - interval, backoffUntil, now);
   }

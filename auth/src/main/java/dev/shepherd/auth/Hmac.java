@@ -49,6 +49,8 @@ final class Hmac {
   private final Mac prototype;
   private final AtomicReferenceArray<Mac> pool;
   private final int mask;
+  /** Instances built on a pool miss; for tests (written on the miss path only). */
+  private final java.util.concurrent.atomic.LongAdder built = new java.util.concurrent.atomic.LongAdder();
 
   private Hmac(byte[] key) {
     this.key = new SecretKeySpec(key, ALGORITHM);
@@ -107,7 +109,18 @@ final class Hmac {
     return (int) ((id * 0x9E3779B97F4A7C15L) >>> 40);
   }
 
+  /** The pool's capacity; for tests. */
+  int slots() {
+    return pool.length();
+  }
+
+  /** How many instances were built on pool misses so far; for tests. */
+  long built() {
+    return built.sum();
+  }
+
   private Mac copyOfPrototype() {
+    built.increment();
     try {
       return (Mac) prototype.clone();
     } catch (CloneNotSupportedException e) {

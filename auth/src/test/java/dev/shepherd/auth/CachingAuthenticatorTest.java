@@ -173,6 +173,22 @@ class CachingAuthenticatorTest {
   }
 
   @Test
+  void aLateAcceptanceForADeviceWhoseEntryIsGoneLeavesItsAllowanceFull() {
+    CachingAuthenticator<String> auth = builder().refreshAhead(0).build();
+    backend.mode = FakeBackend.Mode.LATE;
+    CompletableFuture<String> waiting = auth.authenticateAsync(creds("hub-1", "right")).toCompletableFuture();
+    clock.advance(Duration.ofSeconds(45)); // timed out, cooled down, allowance refilled: the entry is gone
+    auth.expireOverdue();
+    assertInstanceOf(BackendUnavailableException.class, assertThrows(CompletionException.class, waiting::join).getCause());
+    assertNull(auth.entry("hub-1"));
+    backend.deliverAll(false); // the late "valid" is still recorded, into a fresh entry
+    assertEquals("principal-hub-1", auth.accepted("hub-1").principal);
+    backend.mode = FakeBackend.Mode.UP;
+    backend.enroll("hub-1", "rotated");
+    assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "rotated")), "the allowance is full");
+  }
+
+  @Test
   void atMostTheAllowanceOfRefusalsIsRememberedPerDevice() {
     CachingAuthenticator<String> auth = builder().negativeTtl(Duration.ofMinutes(10)).build();
     for (int i = 0; i < 40; i++) {
