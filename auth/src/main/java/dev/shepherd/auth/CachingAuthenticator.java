@@ -114,6 +114,9 @@ import java.util.random.RandomGenerator;
  *   <li><b>Bounded waits.</b> No request waits for the backend longer than {@code backendTimeout}
  *       after the call started: it is then answered stale if allowed, else
  *       {@link BackendUnavailableException} with a retry-after. A late answer is still recorded.
+ *       (With a ticker other than {@link Ticker#system()}, such as a {@code ManualClock}, no thread
+ *       watches the clock: a blocking request re-reads it every millisecond, and an asynchronous
+ *       one is answered at the next event for its device after the deadline.)
  *   <li><b>Stale-if-error, fail closed.</b> After a failure or timeout, the last accepted answer is
  *       served for at most {@code maxStale} beyond its expiry, and the device's backend calls pause
  *       for {@code failureCooldown} or the backend's retry-after, whichever is longer. A device
@@ -142,7 +145,7 @@ import java.util.random.RandomGenerator;
  * so virtual threads do not pin) and {@link #authenticate(DeviceCredentials)} then waits for the
  * backend, at most {@code backendTimeout}. Backend calls go through the backend's
  * {@link Authenticator#authenticateAsync(Object)}; background refreshes and timeouts run on the
- * configured executor, timeouts being detected by one shared daemon thread.
+ * configured executor; with the system ticker, deadlines are watched by one shared daemon thread.
  *
  * <pre>{@code
  * CachingAuthenticator<String> auth = CachingAuthenticator.builder(HttpAuthenticator.of(uri))
@@ -182,9 +185,12 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
    *
    * Time. A verdict is dated by its call's start (the backend decided at or after it), so ttl and
    * negativeTtl bound the age of the backend's decision, not of its delivery. Each call has a
-   * deadline; it is enforced by a shared timer thread (which re-reads a non-system ticker every
-   * millisecond of real time, as the bulkhead's waiters do) and, deterministically, by any later
-   * event on the device, whichever comes first. Both compute the same outcome.
+   * deadline, enforced by whoever notices first: any later event on the device (a request, the
+   * answer itself), a blocking waiter (which waits on the future until the deadline, re-reading a
+   * non-system ticker every millisecond of real time, as the bulkhead's waiters do), and, with the
+   * system ticker, a shared timer thread. All compute the same outcome, dated at the deadline. A
+   * test clock is never polled by a background thread, so a simulation on a ManualClock stays
+   * single-threaded and deterministic.
    *
    * The read path is lock-free: one HMAC, one Caffeine read, a constant-time comparison, a
    * LongAdder. So is a cached refusal.
@@ -221,8 +227,6 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   private final Hmac hmac = Hmac.withRandomKey();
   private final Cache<String, Entry<P>> cache;
   private final FlightTable<P> flights = new FlightTable<>();
-  /** False only in deterministic tests, which call {@link #expireOverdue()} instead of the timer thread. */
-  private final boolean timerThread;
 
   private final LongAdder hits = new LongAdder();
   private final LongAdder misses = new LongAdder();
@@ -251,7 +255,6 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     this.refreshAhead = b.refreshAhead;
     this.maximumSize = b.maximumSize;
     this.random = b.random != null ? b.random : new SplittableRandom();
-    this.timerThread = b.timerThread;
     int stripes = Integer.highestOneBit(Math.max(64, 8 * Runtime.getRuntime().availableProcessors()));
     this.locks = new ReentrantLock[stripes];
     for (int i = 0; i < stripes; i++) {
@@ -463,7 +466,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     return entry == null ? null : entry.accepted;
   }
 
-  /** Times out every call past its deadline now, as the timer thread does; for deterministic tests. */
+  /** Times out every call past its deadline now, as the timer does with the system ticker; for tests. */
   void expireOverdue() {
     long now = now();
     for (String id : flights.devices()) {
@@ -604,7 +607,21 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
 
   private Resolution<P> await(Flight<P> flight) {
     try {
-      return flight.future.get();
+      while (true) {
+        long remaining = flight.deadline - now();
+        if (remaining <= 0) {
+          timeOut(flight); // no-op if the timer (or anyone) got there first
+          return flight.future.get();
+        }
+        // With the system ticker the timer completes the flight at its deadline; a test clock is
+        // re-read every millisecond of real time, as the bulkhead's waiters do.
+        try {
+          return flight.future.get(systemTicker ? remaining : Math.min(remaining, TEST_TICKER_POLL_NANOS),
+              TimeUnit.NANOSECONDS);
+        } catch (TimeoutException stillWaiting) {
+          // look at the clock again
+        }
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return Resolution.refuse(new BackendUnavailableException(name, "'" + name
@@ -660,12 +677,11 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   }
 
   private void arm(Flight<P> flight, long delayNanos) {
-    if (!timerThread || flight.future.isDone() || delayNanos == Long.MAX_VALUE) {
-      return;
+    if (!systemTicker || flight.future.isDone() || delayNanos == Long.MAX_VALUE) {
+      return; // a test clock moves when the test says: later events and blocking waiters watch it
     }
-    long delay = systemTicker ? delayNanos : Math.min(delayNanos, TEST_TICKER_POLL_NANOS);
     try {
-      flight.timer = Timer.INSTANCE.schedule(() -> onTimer(flight), delay, TimeUnit.NANOSECONDS);
+      flight.timer = Timer.INSTANCE.schedule(() -> onTimer(flight), delayNanos, TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException impossible) {
       return; // the shared timer never shuts down; later events on the device still time it out
     }
@@ -1028,7 +1044,6 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     private Duration failureCooldown = Duration.ofSeconds(10);
     private Duration backendTimeout = Duration.ofSeconds(5);
     private int allowance = 3;
-    private boolean timerThread = true;
     private long maximumSize = 100_000;
     private Policy guard;
     private Ticker ticker = Ticker.system();
@@ -1245,12 +1260,6 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
      */
     public Builder<P> listener(EventListener listener) {
       this.listener = Objects.requireNonNull(listener, "listener");
-      return this;
-    }
-
-    /** Leaves deadlines to {@link CachingAuthenticator#expireOverdue()} and later events; for tests. */
-    Builder<P> withoutTimerThread() {
-      this.timerThread = false;
       return this;
     }
 

@@ -210,7 +210,8 @@ class CachingAuthenticatorConcurrencyTest {
     waiter.setDaemon(true);
     waiter.start();
     try {
-      awaitTrue(() -> backend.pending().size() == 1 && waiter.getState() == Thread.State.WAITING);
+      awaitTrue(() -> backend.pending().size() == 1 && (waiter.getState() == Thread.State.WAITING
+          || waiter.getState() == Thread.State.TIMED_WAITING));
     } finally {
       waiter.interrupt();
       waiter.join(10_000);

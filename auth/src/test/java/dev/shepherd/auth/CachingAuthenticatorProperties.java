@@ -40,9 +40,9 @@ import net.jqwik.api.Tuple;
  * A second property checks the other side of the allowance: with the backend up, a device that
  * meets at most one stray wrong secret and rotates at most once per interval is never refused.
  *
- * <p>Everything runs on the test thread (the authenticator's executor runs tasks inline and its
- * timer thread is off: deadlines are enforced by {@code Tick}, which does what the timer does, and
- * by later events), so each run is deterministic and shrinks.
+ * <p>Everything runs on the test thread (the authenticator's executor runs tasks inline, and no
+ * thread watches a ManualClock: deadlines are enforced by {@code Tick}, which does what the timer
+ * does with the system ticker, and by later events), so each run is deterministic and shrinks.
  */
 class CachingAuthenticatorProperties {
 
@@ -180,7 +180,7 @@ class CachingAuthenticatorProperties {
     World() {
       Arrays.fill(lastTrouble, Long.MIN_VALUE);
       auth = CachingAuthenticator.builder(this).ticker(clock).executor(Runnable::run)
-          .random(new SplittableRandom(5)).listener(e -> { }).withoutTimerThread()
+          .random(new SplittableRandom(5)).listener(e -> { })
           .ttl(TTL).refreshAhead(0.2).negativeTtl(NEGATIVE_TTL).maxStale(MAX_STALE)
           .backendTimeout(TIMEOUT).rotationCheckInterval(INTERVAL).failureCooldown(Duration.ofSeconds(10))
           .maximumSize(100).build();
@@ -406,7 +406,7 @@ class CachingAuthenticatorProperties {
       backend.enroll(World.id(d), "s0");
     }
     CachingAuthenticator<String> auth = CachingAuthenticator.builder(backend).ticker(clock)
-        .executor(Runnable::run).random(new SplittableRandom(9)).listener(e -> { }).withoutTimerThread()
+        .executor(Runnable::run).random(new SplittableRandom(9)).listener(e -> { })
         .ttl(TTL).negativeTtl(NEGATIVE_TTL).maxStale(MAX_STALE).rotationCheckInterval(INTERVAL).build();
     List<String> violations = new ArrayList<>();
     int strays = 0;

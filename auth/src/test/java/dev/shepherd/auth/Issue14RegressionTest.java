@@ -207,10 +207,42 @@ class Issue14RegressionTest {
     CachingAuthenticator<String> auth = CachingAuthenticator.builder(hanging).ticker(clock)
         .executor(Runnable::run).listener(events).build();
     CompletableFuture<String> async = auth.authenticateAsync(creds("hub-1", "s1")).toCompletableFuture();
-    clock.advance(Duration.ofSeconds(5));
-    Throwable failure = failureOf(async);
-    assertInstanceOf(BackendUnavailableException.class, failure);
-    assertTrue(((BackendUnavailableException) failure).retryAfter().isPresent());
+    CompletableFuture<String> sync = new CompletableFuture<>();
+    Thread waiter = new Thread(() -> {
+      try {
+        sync.complete(auth.authenticate(creds("hub-1", "s1")));
+      } catch (RuntimeException e) {
+        sync.completeExceptionally(e);
+      }
+    });
+    waiter.setDaemon(true);
+    waiter.start();
+    try {
+      clock.advance(Duration.ofSeconds(5)); // the default timeout
+      Throwable failure = failureOf(sync);
+      assertInstanceOf(BackendUnavailableException.class, failure);
+      assertEquals(Duration.ofSeconds(10), ((BackendUnavailableException) failure).retryAfter().orElseThrow(),
+          "come back after the cool-down");
+      assertInstanceOf(BackendUnavailableException.class, failureOf(async), "the async waiter too");
+      assertEquals(1, hanging.calls.get());
+    } finally {
+      waiter.interrupt();
+    }
+  }
+
+  @Test
+  void case5OnATestClockAnAsynchronousWaiterIsAnsweredByTheNextEventAfterTheDeadline() throws Exception {
+    Hanging hanging = new Hanging();
+    hanging.hang = true;
+    CachingAuthenticator<String> auth = CachingAuthenticator.builder(hanging).ticker(clock)
+        .executor(Runnable::run).listener(events).build();
+    CompletableFuture<String> async = auth.authenticateAsync(creds("hub-1", "s1")).toCompletableFuture();
+    clock.advanceNanos(Duration.ofSeconds(5).toNanos() - 1);
+    auth.authenticateAsync(creds("hub-1", "other")); // an event for the device, before the deadline
+    assertFalse(async.isDone(), "not before the deadline");
+    clock.advanceNanos(1);
+    auth.authenticateAsync(creds("hub-1", "other")); // and one at the deadline
+    assertInstanceOf(BackendUnavailableException.class, failureOf(async));
   }
 
   @Test
