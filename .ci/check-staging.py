@@ -22,7 +22,7 @@ GROUP = "dev.shepherd"
 NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 # Library modules that other branches are adding: the BOM already manages them. Remove a name once
 # its module is in the reactor (then it is checked like every other).
-PENDING = {"shepherd-circuitbreaker", "shepherd-micrometer", "shepherd-storm"}
+PENDING = {"shepherd-storm"}
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 problems = []

@@ -10,5 +10,7 @@ module dev.shepherd.jpmscheck {
   requires dev.shepherd.ratelimit;
   requires dev.shepherd.ratelimit.redis;
   requires dev.shepherd.bulkhead;
+  requires dev.shepherd.circuitbreaker;
   requires dev.shepherd.auth;
+  requires dev.shepherd.micrometer;
 }

@@ -5,11 +5,14 @@ import dev.shepherd.auth.DeviceCredentials;
 import dev.shepherd.auth.Verified;
 import dev.shepherd.backoff.Backoff;
 import dev.shepherd.bulkhead.Bulkhead;
+import dev.shepherd.circuitbreaker.CircuitBreaker;
 import dev.shepherd.core.Ticker;
+import dev.shepherd.micrometer.RateLimiterMetrics;
 import dev.shepherd.ratelimit.TokenBucket;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
 import dev.shepherd.testing.ManualClock;
 import io.lettuce.core.RedisURI;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.module.ModuleDescriptor;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -36,7 +39,9 @@ public final class JpmsCheck {
       "dev.shepherd.ratelimit", Set.of("dev.shepherd.ratelimit"),
       "dev.shepherd.ratelimit.redis", Set.of("dev.shepherd.ratelimit.redis"),
       "dev.shepherd.bulkhead", Set.of("dev.shepherd.bulkhead"),
-      "dev.shepherd.auth", Set.of("dev.shepherd.auth"));
+      "dev.shepherd.circuitbreaker", Set.of("dev.shepherd.circuitbreaker"),
+      "dev.shepherd.auth", Set.of("dev.shepherd.auth"),
+      "dev.shepherd.micrometer", Set.of("dev.shepherd.micrometer"));
 
   private static final String CORE_INTERNAL = "dev.shepherd.core.internal";
 
@@ -109,8 +114,14 @@ public final class JpmsCheck {
     clock.advance(Duration.ofSeconds(1));
     expect(bucket.acquireOrRetryAfterNanos(1) == 0, "the bucket did not refill after one period");
 
-    // bulkhead
+    // bulkhead, circuitbreaker
     expect("ok".equals(Bulkhead.of("jpms", 1).call(() -> "ok")), "a bulkhead changed a call's result");
+    expect("ok".equals(CircuitBreaker.of("jpms").get(() -> "ok")), "a closed breaker changed a call's result");
+
+    // micrometer, and Micrometer (an automatic module) read through its requires transitive.
+    SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    RateLimiterMetrics.of(bucket).bindTo(registry);
+    expect(!registry.getMeters().isEmpty(), "binding a token bucket registered no meter");
 
     // backoff
     Duration delay = Backoff.fullJitter(Duration.ofSeconds(1), Duration.ofMinutes(1))
