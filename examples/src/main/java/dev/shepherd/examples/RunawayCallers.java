@@ -141,8 +141,9 @@ final class RunawayCallers {
             BulkheadMetrics.of(bulkhead, tag).bindTo(w.registry());
             BackoffMetrics.of(budget, tag).bindTo(w.registry());
           }
-          return user -> bulkhead.callAsync(() -> http.sendAsync(w.client(), call, HttpResponse.BodyHandlers.discarding())
-              .thenApply(RunawayCallers::requireSuccess));
+          return user -> bulkhead.callAsync(
+              () -> http.sendAsync(w.client(), call, HttpResponse.BodyHandlers.discarding())
+                  .thenApply(RunawayCallers::requireSuccess));
         };
       }
     };
