@@ -53,11 +53,6 @@ final class RunawayReplay {
     long totalNanos() {
       return beforeNanos + stallNanos + afterNanos;
     }
-
-    Plan withSeed(long newSeed) {
-      return new Plan(ratePerSecond, beforeNanos, stallNanos, afterNanos, newSeed, quotaPerMinute,
-          patienceNanos, pricePerInstanceMinute, tier);
-    }
   }
 
   /** One minute of a run, for the timeline: counts by completion, peaks within the minute. */
@@ -124,7 +119,7 @@ final class RunawayReplay {
     }
 
     double meanGap = SECOND / plan.ratePerSecond();
-    long next = (long) (-meanGap * Math.log(1.0 - arrivals.nextDouble()));
+    long next = (long) (-meanGap * StrictMath.log(1.0 - arrivals.nextDouble()));
     long lastArrival = plan.totalNanos();
     int maxInFlightDuringStall = 0;
     long counted429 = 0;
@@ -136,7 +131,7 @@ final class RunawayReplay {
       while (next < secondEnd && next < lastArrival) {
         clock.advanceNanos(next - clock.read());
         tier.submit(tally.arrive(clock.read()));
-        next += (long) (-meanGap * Math.log(1.0 - arrivals.nextDouble()));
+        next += (long) (-meanGap * StrictMath.log(1.0 - arrivals.nextDouble()));
       }
       // Sample one nanosecond before the second ends: what happens at a whole second (the API's
       // return, say) belongs to the second it starts.

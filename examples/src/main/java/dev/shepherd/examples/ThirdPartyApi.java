@@ -138,7 +138,7 @@ final class ThirdPartyApi {
       return;
     }
     windowUsed++;
-    long latency = baseLatency + (long) (-meanExtraLatency * Math.log(1.0 - random.nextDouble()));
+    long latency = baseLatency + (long) (-meanExtraLatency * StrictMath.log(1.0 - random.nextDouble()));
     scheduler.schedule(() -> {
       answeredOk++;
       exchange.answer(200, null);
