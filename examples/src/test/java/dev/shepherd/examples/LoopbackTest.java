@@ -24,7 +24,9 @@ class LoopbackTest {
   @Test
   void theMetricsEndpointListensOn127001() throws Exception {
     try (MetricsEndpoint metrics = MetricsEndpoint.start()) {
+      assertArrayEquals(IPV4_LOOPBACK, metrics.address().getAddress().getAddress());
       assertEquals("127.0.0.1", metrics.uri().getHost());
+      assertEquals(metrics.address().getPort(), metrics.uri().getPort());
     }
   }
 
