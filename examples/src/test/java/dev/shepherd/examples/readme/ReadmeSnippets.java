@@ -6,6 +6,7 @@ import dev.shepherd.auth.CachingAuthenticator;
 import dev.shepherd.auth.DeviceCredentials;
 import dev.shepherd.auth.HttpAuthenticator;
 import dev.shepherd.backoff.Backoff;
+import dev.shepherd.backoff.HttpRejectedException;
 import dev.shepherd.backoff.HttpRetry;
 import dev.shepherd.backoff.Reconnector;
 import dev.shepherd.backoff.Retry;
@@ -46,6 +47,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -152,6 +154,23 @@ final class ReadmeSnippets {
   }
 
   // ---- The README's snippets, in README order. -------------------------------------------------
+
+  static CompletionStage<HttpResponse<String>> secondOutage(HttpClient client, URI partner) {
+    // README:begin
+    // Per instance: at most 40 calls wait on the partner (2 when it stops answering); the rest are
+    // refused at once. 3 attempts within 8 s; a 429 is retried no sooner than its Retry-After.
+    AdaptiveBulkhead bulkhead = AdaptiveBulkhead.builder().name("partner-api").minLimit(2).maxLimit(40)
+        .initialLimit(40).latencyTarget(Duration.ofMillis(500)).callTimeout(Duration.ofSeconds(2))
+        .dropWhen(e -> e instanceof HttpTimeoutException || e instanceof HttpRejectedException).build();
+    Retry retry = Retry.builder().name("partner-api").maxAttempts(3).maxElapsed(Duration.ofSeconds(8))
+        .backoff(Backoff.fullJitter(Duration.ofMillis(200), Duration.ofSeconds(2)))
+        .retryOn(HttpRetry.retryableFailure()).budget(RetryBudget.builder().build()).build();
+    HttpRequest request = HttpRequest.newBuilder(partner).timeout(Duration.ofSeconds(2)).build();
+    CompletionStage<HttpResponse<String>> answer = bulkhead.callAsync(
+        () -> HttpRetry.of(retry).sendAsync(client, request, BodyHandlers.ofString()));
+    // README:end
+    return answer;
+  }
 
   static String core(Retry retry, TokenBucket limiter, Bulkhead bulkhead, Upstream upstream) {
     // README:begin
