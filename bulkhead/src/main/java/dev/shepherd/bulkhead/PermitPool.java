@@ -64,12 +64,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * is not the system ticker (a ManualClock in tests) a waiter re-reads it at least every millisecond
  * of real time; with the system ticker it parks for exactly the remaining time.
  *
+ * Layout. The word is written by every grant and release, from every thread; the fields every
+ * grant reads (fair, the lock, the ticker) are written once. Sharing a cache line would make each
+ * grant miss twice under contention (a read of "fair" after the other thread's write, then the
+ * line again for the add), so the word and the waiter count sit alone on their line between two
+ * 64-byte pads (the superclasses below: HotSpot lays out a superclass's fields first).
+ *
  * Cost. Grant: one getAndAdd (plus one volatile read in FIFO mode). Refusal: two getAndAdds and a
  * volatile read. Release: one getAndAdd and one volatile read. No lock, no allocation, no logging
  * unless someone is waiting.
  */
 /** The counting core shared by {@link Bulkhead} and {@link AdaptiveBulkhead}; thread-safe. */
-final class PermitPool {
+final class PermitPool extends PermitPoolPadAfter {
 
   private static final VarHandle STATE;
   private static final long IN_FLIGHT_MASK = 0xFFFF_FFFFL;
@@ -78,7 +84,7 @@ final class PermitPool {
 
   static {
     try {
-      STATE = MethodHandles.lookup().findVarHandle(PermitPool.class, "state", long.class);
+      STATE = MethodHandles.lookup().findVarHandle(PermitPoolState.class, "state", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -91,11 +97,6 @@ final class PermitPool {
   private final ReentrantLock lock = new ReentrantLock();
   private final LongAdder rejected = new LongAdder();
 
-  /** limit << 32 | inFlight; see the design note. */
-  @SuppressWarnings("unused") // accessed through STATE
-  private volatile long state;
-  /** Number of queued waiters; written under the lock, read anywhere. */
-  private volatile int waiting;
   private Waiter head;
   private Waiter tail;
 
@@ -376,4 +377,22 @@ final class PermitPool {
       this.thread = thread;
     }
   }
+}
+
+/** Padding before the contended word; see "Layout" in PermitPool's design note. */
+abstract class PermitPoolPadBefore {
+  long p00, p01, p02, p03, p04, p05, p06, p07;
+}
+
+/** The contended state of a {@link PermitPool}, alone on its cache line. */
+abstract class PermitPoolState extends PermitPoolPadBefore {
+  /** limit << 32 | inFlight; see the design note. */
+  volatile long state;
+  /** Number of queued waiters; written under the lock, read anywhere. */
+  volatile int waiting;
+}
+
+/** Padding after the contended word. */
+abstract class PermitPoolPadAfter extends PermitPoolState {
+  long p10, p11, p12, p13, p14, p15, p16, p17;
 }
