@@ -84,6 +84,9 @@ final class AsyncCalls {
 
     /** Invokes {@code action} and ties its stage to this future. Call at most once. */
     final void start(Supplier<? extends CompletionStage<T>> action) {
+      if (isDone()) {
+        return; // ended before it started (a queued call its caller gave up on): do not start it
+      }
       CompletionStage<T> stage;
       try {
         stage = action.get();
