@@ -44,7 +44,8 @@ public final class BulkheadFullException extends RejectedException {
     if (Objects.requireNonNull(waited, "waited").isNegative()) {
       throw Checks.invalid("waited", "zero or positive", waited);
     }
-    String base = String.format(Locale.ROOT, "bulkhead '%s' is full: limit of %d concurrent calls reached", name, limit);
+    String base = String.format(Locale.ROOT,
+        "bulkhead '%s' is full: limit of %d concurrent calls reached", name, limit);
     return waited.isZero() ? base : base + ", waited " + waited;
   }
 
