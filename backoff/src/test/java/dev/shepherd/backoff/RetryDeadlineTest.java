@@ -10,6 +10,7 @@ import dev.shepherd.core.Deadline;
 import dev.shepherd.core.DeadlineExceededException;
 import dev.shepherd.core.Event;
 import dev.shepherd.testing.ManualClock;
+import dev.shepherd.testing.ManualScheduler;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -131,16 +132,15 @@ class RetryDeadlineTest {
 
   @Test
   void asynchronousCallsGiveUpAtTheDeadlineToo() throws Exception {
-    ManualScheduler scheduler = new ManualScheduler();
+    ManualScheduler scheduler = new ManualScheduler(clock); // runs each task as the clock passes it
     Retry retry = retry().scheduler(scheduler).build();
     AtomicInteger calls = new AtomicInteger();
     CompletableFuture<String> result = retry.callAsync(Deadline.after(Duration.ofMillis(2500), clock), () -> {
       calls.incrementAndGet();
       return CompletableFuture.failedFuture(new IOException("down"));
     });
-    while (scheduler.pending() > 0) {
+    while (scheduler.pendingTasks() > 0) {
       clock.advance(SECOND);
-      scheduler.runNext();
     }
     assertEquals(3, calls.get());
     ExecutionException e = assertThrows(ExecutionException.class, result::get);
