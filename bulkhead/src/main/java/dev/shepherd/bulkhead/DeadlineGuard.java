@@ -122,6 +122,12 @@ public final class DeadlineGuard {
    * inside the start, which drains and starts the next one; without the trampoline that would
    * recurse once per queued call.
    *
+   * Layout. inFlight, queued and the service time are written by calls on every thread; the
+   * configuration every call reads is written once. They live in a separate object padded to its
+   * own cache line (as PermitPool's word is), so a read of the configuration never misses because
+   * another thread just released a permit, and the service-time write lands on the line the release
+   * has just taken anyway.
+   *
    * Service time. An exponentially weighted moving average (weight 1/8) of the time from start to
    * release on this guard's ticker, kept in one volatile long and updated without a CAS: two
    * concurrent updates may lose one sample, which is benign for an average of thousands.
@@ -142,7 +148,7 @@ public final class DeadlineGuard {
 
   static {
     try {
-      IN_FLIGHT = MethodHandles.lookup().findVarHandle(DeadlineGuard.class, "inFlight", int.class);
+      IN_FLIGHT = MethodHandles.lookup().findVarHandle(GuardCountersFields.class, "inFlight", int.class);
       STATE = MethodHandles.lookup().findVarHandle(Node.class, "state", int.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
@@ -163,12 +169,8 @@ public final class DeadlineGuard {
   private final LongAdder dropped = new LongAdder();
   private final LongAdder rejected = new LongAdder();
 
-  @SuppressWarnings("unused") // accessed through IN_FLIGHT
-  private volatile int inFlight;
-  /** The queue's size; written under the lock, read anywhere. */
-  private volatile int queued;
-  /** Smoothed service time in nanoseconds; 0 until the first sample. */
-  private volatile long serviceNanos;
+  /** inFlight, queued and the service time, alone on their cache line; see the design note. */
+  private final GuardCounters c = new GuardCounters();
 
   private DeadlineGuard(Builder b) {
     this.name = b.name;
@@ -223,7 +225,7 @@ public final class DeadlineGuard {
     if (isDoomed(remaining)) {
       throw drop(deadline, remaining, "on arrival");
     }
-    if (queued != 0 || !tryIncrement()) {
+    if (c.queued != 0 || !tryIncrement()) {
       awaitPermit(deadline);
     }
     long start = startOrRelease();
@@ -255,7 +257,7 @@ public final class DeadlineGuard {
       return CompletableFuture.failedFuture(drop(deadline, remaining, "on arrival"));
     }
     AsyncNode<T> node = new AsyncNode<>(this, deadline, action);
-    if (queued == 0 && tryIncrement()) {
+    if (c.queued == 0 && tryIncrement()) {
       node.state = GRANTED;
       start(node);
     } else {
@@ -297,7 +299,7 @@ public final class DeadlineGuard {
    * @return permits in flight
    */
   public int inFlight() {
-    return inFlight;
+    return c.inFlight;
   }
 
   /**
@@ -306,7 +308,7 @@ public final class DeadlineGuard {
    * @return queued calls
    */
   public int queued() {
-    return queued;
+    return c.queued;
   }
 
   /**
@@ -336,21 +338,21 @@ public final class DeadlineGuard {
    *     does not {@linkplain Builder#dropIfCannotFinish(boolean) measure it}
    */
   public Duration serviceTime() {
-    return Duration.ofNanos(serviceNanos);
+    return Duration.ofNanos(c.serviceNanos);
   }
 
   @Override
   public String toString() {
-    return "DeadlineGuard{" + name + ", inFlight=" + inFlight + "/" + maxConcurrent + ", queued=" + queued
+    return "DeadlineGuard{" + name + ", inFlight=" + c.inFlight + "/" + maxConcurrent + ", queued=" + c.queued
         + "/" + maxQueue + ", " + order + ", dropped=" + dropped.sum() + ", rejected=" + rejected.sum() + "}";
   }
 
   // ---- Permits -----------------------------------------------------------------------------------
 
   private boolean tryIncrement() {
-    int n = inFlight;
+    int n = c.inFlight;
     while (n < maxConcurrent) {
-      int witness = (int) IN_FLIGHT.compareAndExchange(this, n, n + 1);
+      int witness = (int) IN_FLIGHT.compareAndExchange(c, n, n + 1);
       if (witness == n) {
         return true;
       }
@@ -377,8 +379,8 @@ public final class DeadlineGuard {
     if (sample) {
       sample(startNanos);
     }
-    IN_FLIGHT.getAndAdd(this, -1);
-    if (queued != 0) {
+    IN_FLIGHT.getAndAdd(c, -1);
+    if (c.queued != 0) {
       drain();
     }
   }
@@ -390,13 +392,13 @@ public final class DeadlineGuard {
     } catch (RuntimeException brokenTicker) {
       return; // costs the sample, never the permit
     }
-    long s = serviceNanos;
+    long s = c.serviceNanos;
     // This race is benign: a concurrent sample may be lost; see the design note.
-    serviceNanos = s == 0 ? Math.max(1L, elapsed) : Math.max(1L, s + ((elapsed - s) >> 3));
+    c.serviceNanos = s == 0 ? Math.max(1L, elapsed) : Math.max(1L, s + ((elapsed - s) >> 3));
   }
 
   private boolean isDoomed(long remainingNanos) {
-    return remainingNanos <= 0 || dropIfCannotFinish && remainingNanos < serviceNanos;
+    return remainingNanos <= 0 || dropIfCannotFinish && remainingNanos < c.serviceNanos;
   }
 
   // ---- The queue ---------------------------------------------------------------------------------
@@ -459,7 +461,7 @@ public final class DeadlineGuard {
       state = node.state;
       if (state == WAITING) {
         queue.remove(node);
-        queued = queue.size();
+        c.queued = queue.size();
         node.state = WITHDRAWN;
       }
     } finally {
@@ -489,7 +491,7 @@ public final class DeadlineGuard {
       }
       out = drainLocked(out);
     } finally {
-      queued = queue.size();
+      c.queued = queue.size();
       lock.unlock();
     }
     act(out);
@@ -501,7 +503,7 @@ public final class DeadlineGuard {
     try {
       out = drainLocked(null);
     } finally {
-      queued = queue.size();
+      c.queued = queue.size();
       lock.unlock();
     }
     act(out);
@@ -646,7 +648,7 @@ public final class DeadlineGuard {
     String why = remaining <= 0
         ? "deadline passed " + Duration.ofNanos(-Math.max(remaining, -Long.MAX_VALUE)) + " ago"
         : String.format(Locale.ROOT, "cannot finish in time: %s left, service time %s",
-            Duration.ofNanos(remaining), Duration.ofNanos(serviceNanos));
+            Duration.ofNanos(remaining), Duration.ofNanos(c.serviceNanos));
     return new DeadlineExceededException(name, "deadline guard '" + name + "' dropped a call " + when + ": " + why);
   }
 
@@ -754,7 +756,7 @@ public final class DeadlineGuard {
       int state = node.state;
       if (state == WAITING) {
         queue.remove(node);
-        queued = queue.size();
+        c.queued = queue.size();
         node.state = WITHDRAWN;
       }
       return state;
@@ -893,4 +895,24 @@ public final class DeadlineGuard {
       return new DeadlineGuard(this);
     }
   }
+}
+
+/** Padding before the guard's counters; see "Layout" in DeadlineGuard's design note. */
+abstract class GuardCountersPadBefore {
+  long p00, p01, p02, p03, p04, p05, p06, p07;
+}
+
+/** The contended counters of a {@link DeadlineGuard}. */
+abstract class GuardCountersFields extends GuardCountersPadBefore {
+  /** Permits in flight; accessed through a VarHandle for grants and releases. */
+  volatile int inFlight;
+  /** The queue's size; written under the guard's lock, read anywhere. */
+  volatile int queued;
+  /** Smoothed service time in nanoseconds; 0 until the first sample. */
+  volatile long serviceNanos;
+}
+
+/** The counters, padded after too. */
+final class GuardCounters extends GuardCountersFields {
+  long p10, p11, p12, p13, p14, p15, p16, p17;
 }

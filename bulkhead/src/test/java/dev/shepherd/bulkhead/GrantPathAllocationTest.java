@@ -130,4 +130,24 @@ class GrantPathAllocationTest {
     heldFixed.close();
     heldAdaptive.close();
   }
+
+  /** DeadlineGuard's promise: a call that starts at once allocates nothing, measuring or not. */
+  @Test
+  void deadlineGuardCallAllocatesNothing() throws Exception {
+    assumeMeasurable();
+    dev.shepherd.core.Deadline deadline = dev.shepherd.core.Deadline.after(java.time.Duration.ofDays(1));
+    for (boolean measuring : new boolean[] {false, true}) {
+      DeadlineGuard guard = DeadlineGuard.builder().maxConcurrent(4).dropIfCannotFinish(measuring)
+          .listener(EventListener.noop()).build();
+      Callable<Object> action = () -> RESULT;
+      long bytes = allocatedBytes(() -> {
+        Object last = null;
+        for (int i = 0; i < CALLS; i++) {
+          last = guard.call(deadline, action);
+        }
+        return last;
+      });
+      assertTrue(bytes < 65_536, bytes + " bytes for " + CALLS + " guarded calls (measuring: " + measuring + ")");
+    }
+  }
 }
