@@ -412,6 +412,17 @@ class Issue14BulkheadTest {
     assertFalse(AdaptiveBulkhead.isTimeout(null));
   }
 
+  /** The documented depth: a timeout 15 causes down is found; one 16 down is not (nor is a cycle followed for ever). */
+  @Test
+  void case5_theCauseChainIsFollowedSixteenDeep() {
+    Throwable found = new TimeoutException("at depth 15");
+    for (int i = 0; i < 15; i++) {
+      found = new RuntimeException("wrapper " + i, found);
+    }
+    assertTrue(AdaptiveBulkhead.isTimeout(found));
+    assertFalse(AdaptiveBulkhead.isTimeout(new RuntimeException("one more", found)));
+  }
+
   /** Each timeout, out of {@code call} and out of {@code callAsync}, lowers the limit by the factor. */
   @Test
   void case5_eachTimeoutLowersTheAdaptiveLimitThroughBothWaysIn() {
