@@ -60,7 +60,7 @@ final class RetryExecution {
    */
   static DeadlineExceededException expiredBeforeFirstAttempt(Retry retry, Deadline deadline) {
     String detail = "deadline passed before the first attempt: " + deadline;
-    retry.listener.onEvent(new Event(retry.name, Event.Kind.GAVE_UP, Duration.ZERO, detail, null));
+    retry.listener.onEvent(Event.gaveUp(retry.name, 0, detail, null));
     return new DeadlineExceededException(retry.name, "retry '" + retry.name + "': " + detail);
   }
 
@@ -239,6 +239,7 @@ final class RetryExecution {
   }
 
   private void emit(Event.Kind kind, long delayNanos, String detail, Throwable cause) {
-    retry.listener.onEvent(new Event(retry.name, kind, Duration.ofNanos(delayNanos), detail, cause));
+    retry.listener.onEvent(
+        new Event(retry.name, kind, Duration.ofNanos(delayNanos), detail, cause, attempts, 0, 0L, 0L, null, null));
   }
 }

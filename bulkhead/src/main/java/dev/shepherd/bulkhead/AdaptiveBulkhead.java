@@ -407,9 +407,8 @@ public final class AdaptiveBulkhead implements Policy {
     pool.countRejection();
     int current = pool.limit();
     BulkheadFullException e = waited == null ? null : new BulkheadFullException(name, current, waited);
-    if (listener != EventListener.noop()) {
-      listener.onEvent(new Event(name, Event.Kind.REJECTED, Duration.ZERO,
-          "limit of " + current + " concurrent calls reached", e));
+    if (listener != EventListener.noop()) { // nobody listens: build no event (issue 13)
+      listener.onEvent(Event.rejected(name, Duration.ZERO, 1, "limit of " + current + " concurrent calls reached", e));
     }
     return e;
   }

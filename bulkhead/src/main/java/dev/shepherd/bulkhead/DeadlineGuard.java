@@ -654,7 +654,7 @@ public final class DeadlineGuard {
 
   private void report(RuntimeException e) {
     if (listener != EventListener.noop()) {
-      listener.onEvent(new Event(name, Event.Kind.REJECTED, Duration.ZERO, e.getMessage(), e));
+      listener.onEvent(Event.rejected(name, Duration.ZERO, 1, e.getMessage(), e));
     }
   }
 
