@@ -13,6 +13,8 @@ import dev.shepherd.backoff.Retry;
 import dev.shepherd.backoff.RetryBudget;
 import dev.shepherd.bulkhead.AdaptiveBulkhead;
 import dev.shepherd.bulkhead.Bulkhead;
+import dev.shepherd.bulkhead.DeadlineGuard;
+import dev.shepherd.core.Deadline;
 import dev.shepherd.circuitbreaker.AdaptiveThrottle;
 import dev.shepherd.circuitbreaker.CircuitBreaker;
 import dev.shepherd.circuitbreaker.Fallback;
@@ -82,6 +84,16 @@ final class ReadmeSnippets {
   }
 
   record Response(int status, String retryAfter) { }
+
+  interface Request {
+    String header(String name);
+  }
+
+  record Verdict(boolean accepted) { }
+
+  interface Database {
+    Verdict check(String device, byte[] secret) throws IOException;
+  }
 
   static Response tooManyRequests(String retryAfter) {
     return new Response(429, retryAfter);
@@ -259,6 +271,15 @@ final class ReadmeSnippets {
     Quote quote = partner.call(() -> client.quote(order));      // timeouts lower the limit
     // README:end
     return stock.units() > 0 ? quote : null;
+  }
+
+  static Verdict deadlineGuard(Request request, Database database, String device, byte[] secret) throws Exception {
+    // README:begin
+    DeadlineGuard db = DeadlineGuard.builder().name("auth-db").maxConcurrent(16).maxQueue(256).build();
+    Deadline deadline = Deadline.fromHeaderValue(request.header(Deadline.HEADER), Ticker.system());
+    Verdict v = db.call(deadline, () -> database.check(device, secret)); // DeadlineExceededException: caller left
+    // README:end
+    return v;
   }
 
   static HomeState cloudOrHub(ExecutorService calls, Hub hub, CloudApi api, String homeId) throws Exception {
