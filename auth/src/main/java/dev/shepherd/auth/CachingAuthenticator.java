@@ -773,7 +773,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     begin(flight);
     CompletionStage<Verified<P>> stage;
     try {
-      stage = guard == null ? callBackend(copy) : guard.callAsync(() -> callBackend(copy));
+      stage = guard == null ? callBackend(flight, copy) : guard.callAsync(() -> callBackend(flight, copy));
       Objects.requireNonNull(stage, "guard returned a null stage");
     } catch (RuntimeException e) {
       stage = CompletableFuture.failedFuture(e);
@@ -790,7 +790,8 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     }
   }
 
-  private CompletionStage<Verified<P>> callBackend(DeviceCredentials copy) {
+  private CompletionStage<Verified<P>> callBackend(Flight<P> flight, DeviceCredentials copy) {
+    flight.reachedBackend = true;
     backendCalls.increment();
     try {
       CompletionStage<Verified<P>> stage = backend.authenticateAsync(copy);
@@ -905,7 +906,10 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   private Outcome<P> failedLocked(Flight<P> flight, Throwable cause, long now, long failedAt) {
     backendFailures.increment();
     long hint = cause instanceof RejectedException ? ((RejectedException) cause).retryAfterNanos() : -1;
-    long pause = Math.max(failureCooldownNanos, hint);
+    // The guard shedding load (a full bulkhead, a limiter) says nothing about the backend's health:
+    // the device comes back at the guard's hint. A failure of the backend itself earns the cool-down.
+    boolean shed = hint >= 0 && !flight.reachedBackend;
+    long pause = shed ? hint : Math.max(failureCooldownNanos, hint);
     Event event = new Event(name, Event.Kind.FAILED, Duration.ofNanos(pause),
         "backend failed verifying device '" + flight.deviceId + "'", cause);
     Entry<P> entry = orEmpty(cache.getIfPresent(flight.deviceId))
@@ -1221,7 +1225,9 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
      * Sets the policy every backend call runs under, for example a bulkhead and a rate limiter
      * composed with {@link Policy#compose(Policy...)}. Its {@link RejectedException} counts as a
      * backend failure: stale answers are served if allowed, otherwise the request is refused as
-     * unavailable with the rejection's retry-after.
+     * unavailable with the rejection's retry-after. Unlike a failure of the backend itself, a
+     * refusal by the guard starts no {@code failureCooldown}: shedding load says nothing about the
+     * backend's health.
      *
      * @param guard the policy, or {@code null} for none
      * @return this builder
