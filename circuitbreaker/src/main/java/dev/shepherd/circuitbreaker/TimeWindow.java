@@ -15,10 +15,10 @@ final class TimeWindow extends Window {
   private final Ticker ticker;
   private final BucketCounters counters;
 
-  TimeWindow(int buckets, long bucketNanos, Ticker ticker, TripRule rule) {
+  TimeWindow(int buckets, long bucketNanos, Ticker ticker, long origin, TripRule rule) {
     super(rule);
     this.ticker = ticker;
-    this.counters = new BucketCounters(3, buckets, bucketNanos, ticker.read());
+    this.counters = new BucketCounters(3, buckets, bucketNanos, origin);
   }
 
   @Override
