@@ -113,7 +113,7 @@ class BenchmarkStatesTest {
   }
 
   @Test
-  void bothAuthenticationPathsAcceptEveryDevice() throws Exception {
+  void bothAuthenticationPathsAcceptEveryDevice() throws Throwable {
     AuthBenchmark.Shared shared = new AuthBenchmark.Shared();
     shared.setUp();
     AuthBenchmark.PerThread thread = new AuthBenchmark.PerThread();
@@ -123,6 +123,12 @@ class BenchmarkStatesTest {
       int next = (thread.next + 1) & (AuthBenchmark.DEVICES - 1);
       assertEquals(shared.ids[next], b.shepherdCachingAuthenticatorHit(shared, thread));
       assertTrue(b.caffeineGetIfPresentPlusHmac(shared, thread));
+    }
+    AuthBenchmark.FreshThread fresh = new AuthBenchmark.FreshThread();
+    for (int i = 0; i < 16; i++) {
+      int next = (thread.next + 1) & (AuthBenchmark.DEVICES - 1);
+      assertEquals(shared.ids[next], b.shepherdHitOnFreshThread(shared, thread, fresh));
+      assertEquals(fresh, b.freshThreadAlone(fresh));
     }
   }
 }
