@@ -131,9 +131,9 @@ public final class CircuitBreaker implements Policy {
    * after it ends the epoch with a compare-and-set, dated at halfOpenUntil, and the outcomes of
    * that epoch that arrive later are stale like any other. The verdict reads probesLeft and the
    * judged counts one after the other: a probe that reports or is released between the two reads
-   * may be counted as unreported. This race is benign: it can only count as failed a probe that
-   * reported at the very instant the period ended, and the compare-and-set still lets exactly one
-   * verdict through. An open epoch is never ended by a read: reads derive HALF_OPEN from
+   * may be counted as unreported. This race is benign: only a report that raced with the end of the
+   * period (its own ticker read came just before halfOpenUntil) can be counted as a failure, and
+   * the compare-and-set still lets exactly one verdict through. An open epoch is never ended by a read: reads derive HALF_OPEN from
    * openUntil, so that the half-open clock starts with a real probe, not with a metrics scrape.
    *
    * Worked example (count window 10, minimumCalls 10, threshold 0.5, open 30 s + [0, 15 s), k 3):
