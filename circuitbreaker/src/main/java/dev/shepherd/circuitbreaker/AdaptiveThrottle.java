@@ -303,11 +303,12 @@ public final class AdaptiveThrottle implements Policy {
   }
 
   private double probability(long bucket) {
-    long requests = counters.sum(REQUESTS, bucket);
+    int marks = counters.marksOf(bucket);
+    long requests = counters.sumFrom(REQUESTS, marks);
     if (requests < minRequests) {
       return 0;
     }
-    long accepts = counters.sum(ACCEPTS, bucket);
+    long accepts = counters.sumFrom(ACCEPTS, marks);
     double p = (requests - k * accepts) / (requests + 1.0);
     return p <= 0 ? 0 : Math.min(p, maxRejectProbability);
   }

@@ -114,12 +114,22 @@ final class BucketCounters {
 
   /** The sum of counter {@code counter} over the window ending in {@code bucket}, never negative. */
   long sum(int counter, long bucket) {
+    return sumFrom(counter, marksOf(bucket));
+  }
+
+  /**
+   * Where the marks that open the window ending in {@code bucket} are, for {@link #sumFrom}: one
+   * division shared by the sums of several counters. {@code -1} when the window starts at the origin.
+   */
+  int marksOf(long bucket) {
     long first = bucket - buckets + 1;
+    return first <= 0 ? -1 : (int) (first % buckets) * counters;
+  }
+
+  /** The sum of counter {@code counter} over the window whose marks are at {@code marks}, never negative. */
+  long sumFrom(int counter, int marksAt) {
     long total = total(counter);
-    if (first <= 0) {
-      return total;
-    }
-    return Math.max(0, total - marks.get((int) (first % buckets) * counters + counter));
+    return marksAt < 0 ? total : Math.max(0, total - marks.get(marksAt + counter));
   }
 
   /** The cumulative total of counter {@code counter} since the origin. */

@@ -98,7 +98,8 @@ import java.util.random.RandomGenerator;
  * volatile read to be permitted; to record, with a count window, one atomic increment plus, only
  * when the outcome differs from the one it displaces, one swap and one atomic add; with a time
  * window, one ticker read and one atomic add to a cell of the calling thread's own (plus one for a
- * failure or a slow call). The ticker is read around the call only when slow calls are judged. Transitions and rejections are the slow paths that allocate and report.
+ * failure or a slow call). The ticker is read around the call only when slow calls are judged.
+ * Transitions and rejections are the slow paths that allocate and report.
  *
  * <p><b>Events.</b> Each transition is reported as {@link Event.Kind#STATE_CHANGED} (detail {@code
  * "CLOSED -> OPEN"}; for an opening, {@link Event#delay()} is the open time drawn) and each refusal
@@ -133,8 +134,9 @@ public final class CircuitBreaker implements Policy {
    * judged counts one after the other: a probe that reports or is released between the two reads
    * may be counted as unreported. This race is benign: only a report that raced with the end of the
    * period (its own ticker read came just before halfOpenUntil) can be counted as a failure, and
-   * the compare-and-set still lets exactly one verdict through. An open epoch is never ended by a read: reads derive HALF_OPEN from
-   * openUntil, so that the half-open clock starts with a real probe, not with a metrics scrape.
+   * the compare-and-set still lets exactly one verdict through. An open epoch is never ended by a
+   * read: reads derive HALF_OPEN from openUntil, so that the half-open clock starts with a real
+   * probe, not with a metrics scrape.
    *
    * Worked example (count window 10, minimumCalls 10, threshold 0.5, open 30 s + [0, 15 s), k 3):
    * calls 1-5 succeed, 6-10 fail: after call 10 the window holds 10 calls and 5 failures, 5 ≥ 0.5

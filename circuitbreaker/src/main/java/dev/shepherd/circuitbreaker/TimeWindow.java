@@ -38,12 +38,13 @@ final class TimeWindow extends Window {
       counters.add(SLOW, 1);
     }
     counters.add(CALLS, 1); // last, so a reader never sees more failures than calls from this record
-    long failures = counters.sum(FAILURES, bucket);
-    long slow = counters.sum(SLOW, bucket);
+    int marks = counters.marksOf(bucket);
+    long failures = counters.sumFrom(FAILURES, marks);
+    long slow = counters.sumFrom(SLOW, marks);
     if (!rule.mayTrip(failures, slow)) {
       return false; // the steady state of a healthy service: the striped calls are not read
     }
-    long calls = counters.sum(CALLS, bucket);
+    long calls = counters.sumFrom(CALLS, marks);
     return rule.trips(calls, Math.min(calls, failures), Math.min(calls, slow));
   }
 
