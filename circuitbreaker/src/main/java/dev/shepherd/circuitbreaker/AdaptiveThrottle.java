@@ -125,7 +125,7 @@ public final class AdaptiveThrottle implements Policy {
     this.backendRejection = b.backendRejection;
     this.listener = EventListener.guarded(b.listener == null ? EventListener.logging() : b.listener);
     this.window = b.window;
-    this.counters = new BucketCounters(2, 1, b.buckets, windowNanos / b.buckets, ticker.read());
+    this.counters = new BucketCounters(2, false, b.buckets, windowNanos / b.buckets, ticker.read());
   }
 
   /**

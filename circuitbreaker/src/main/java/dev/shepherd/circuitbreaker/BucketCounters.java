@@ -2,6 +2,7 @@ package dev.shepherd.circuitbreaker;
 
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A few counters summed over a sliding window of time buckets, lock-free and allocation-free: the
@@ -24,52 +25,39 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * the totals are copied one counter at a time, so two counters may disagree by the events racing
  * with the copy (readers clamp). Nothing allocates: the roll writes into preallocated arrays.
  *
- * <p>Striping. Counter 0 may be <em>striped</em>: its total is then the sum of several cells, each
- * on its own pair of cache lines, and a thread adds to the cell its id picks. This is for a counter
+ * <p>Striping. Counter 0 may be <em>striped</em>: it is then a {@link LongAdder}, whose threads
+ * move to cells of their own (each on its own cache line) once they collide. This is for a counter
  * that every call writes and few calls read (the breaker's calls: a call reads it only when the
  * failures could trip the breaker), so that two threads recording at once do not fight over one
- * line. The sum of a striped counter reads every cell; it is exact when no add races with it, and
- * otherwise misses or includes the racing adds, as any read of a counter being written. The roll
- * copies that sum into the mark, so the races above stay the same races.
+ * line. The adder allocates its cells when it first meets contention, at most one per processor
+ * and once per window; an uncontended add allocates nothing. Its sum reads every cell; it is exact
+ * when no add races with it, and otherwise misses or includes the racing adds, as any read of a
+ * counter being written. The roll copies that sum into the mark, so the races above stay the same.
  *
  * <p>Finding the bucket costs a multiplication, not a division, while the ticker stays in the
  * latest bucket: {@code now − origin − latest × bucketNanos ∈ [0, bucketNanos)}.
  */
 final class BucketCounters {
 
-  /** Longs from one cell to the next: 128 bytes, so no two cells share a line or a prefetched pair. */
-  private static final int PAD = 16;
-
   private final int counters;
   private final int buckets;
   private final long bucketNanos;
   private final long origin;
-  /** Cells of counter 0 when striped (a power of two), else 1. */
-  private final int stripes;
   private final AtomicLongArray totals;
-  /** Counter 0's cells, cell {@code s} at index {@code (s + 1) × PAD}; null when not striped. */
-  private final AtomicLongArray cells;
+  /** Counter 0 when striped; null otherwise. */
+  private final LongAdder striped;
   private final AtomicLongArray marks;
   private final AtomicLong latest = new AtomicLong();
 
-  /**
-   * Counters over a window of {@code buckets × bucketNanos} from {@code origin}; {@code stripes}
-   * cells for counter 0 (rounded up to a power of two; 1 for none).
-   */
-  BucketCounters(int counters, int stripes, int buckets, long bucketNanos, long origin) {
+  /** Counters over a window of {@code buckets × bucketNanos} from {@code origin}; counter 0 striped or not. */
+  BucketCounters(int counters, boolean stripeFirst, int buckets, long bucketNanos, long origin) {
     this.counters = counters;
     this.buckets = buckets;
     this.bucketNanos = bucketNanos;
     this.origin = origin;
-    this.stripes = stripes <= 1 ? 1 : Integer.highestOneBit(stripes - 1) << 1;
     this.totals = new AtomicLongArray(counters);
-    this.cells = this.stripes > 1 ? new AtomicLongArray((this.stripes + 2) * PAD) : null;
+    this.striped = stripeFirst ? new LongAdder() : null;
     this.marks = new AtomicLongArray(counters * buckets);
-  }
-
-  /** Cells for a counter every thread writes: twice the processors (fewer collisions), at most 64. */
-  static int stripesForProcessors() {
-    return Math.min(64, 2 * Runtime.getRuntime().availableProcessors());
   }
 
   /** The bucket holding time {@code now}; times before the origin belong to bucket 0. */
@@ -102,11 +90,8 @@ final class BucketCounters {
 
   /** Adds {@code delta} to counter {@code counter}; call {@link #roll(long)} first. */
   void add(int counter, long delta) {
-    if (counter == 0 && cells != null) {
-      // A thread keeps its cell for life; ids are handed out in sequence, so threads started
-      // together take different cells.
-      int cell = (int) Thread.currentThread().getId() & (stripes - 1);
-      cells.getAndAdd((cell + 1) * PAD, delta);
+    if (counter == 0 && striped != null) {
+      striped.add(delta);
     } else {
       totals.getAndAdd(counter, delta);
     }
@@ -134,13 +119,6 @@ final class BucketCounters {
 
   /** The cumulative total of counter {@code counter} since the origin. */
   private long total(int counter) {
-    if (counter != 0 || cells == null) {
-      return totals.get(counter);
-    }
-    long sum = 0;
-    for (int i = PAD; i <= stripes * PAD; i += PAD) {
-      sum += cells.get(i);
-    }
-    return sum;
+    return counter == 0 && striped != null ? striped.sum() : totals.get(counter);
   }
 }

@@ -94,11 +94,13 @@ import java.util.random.RandomGenerator;
  * would find: an open breaker whose open time is over reads as {@code HALF_OPEN} with no probe
  * judged, and a half-open period past its timeout is ended (as above) before it is read.
  *
- * <p><b>Cost.</b> A permitted call in the closed state takes no lock and allocates nothing: a
+ * <p><b>Cost.</b> A permitted call in the closed state takes no lock and, once warm, allocates nothing: a
  * volatile read to be permitted; to record, with a count window, one atomic increment plus, only
  * when the outcome differs from the one it displaces, one swap and one atomic add; with a time
- * window, one ticker read and one atomic add to a cell of the calling thread's own (plus one for a
- * failure or a slow call). The ticker is read around the call only when slow calls are judged.
+ * window, one ticker read and one atomic add to a striped counter (plus one for a failure or a
+ * slow call). The striped counter allocates its cells, at most one per processor, the first time
+ * threads collide on it in a closed period; never again until the next one. The ticker is read
+ * around the call only when slow calls are judged.
  * Transitions and rejections are the slow paths that allocate and report.
  *
  * <p><b>Events.</b> Each transition is reported as {@link Event.Kind#STATE_CHANGED} (detail {@code

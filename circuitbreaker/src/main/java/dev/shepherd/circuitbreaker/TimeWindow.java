@@ -6,8 +6,8 @@ import dev.shepherd.core.Ticker;
  * A window of the calls judged during the last stretch of time, in buckets on the breaker's
  * {@link Ticker}; see {@link BucketCounters} for its exact extent and why it is lock-free.
  *
- * <p>Every record adds one to the calls, which are striped (each thread adds to its own cell, so
- * two threads recording at once write different cache lines). A record then reads the failures and
+ * <p>Every record adds one to the calls, which are striped (threads that collide move to cells of
+ * their own, so two threads recording at once write different cache lines). A record then reads the failures and
  * slow calls, which a healthy service rarely writes, and reads the calls (every cell) only when
  * those are enough to trip the breaker for some number of calls ({@link TripRule#mayTrip}): the
  * verdict is the same as reading everything, and the common record writes one line of its own.
@@ -24,7 +24,7 @@ final class TimeWindow extends Window {
   TimeWindow(int buckets, long bucketNanos, Ticker ticker, long origin, TripRule rule) {
     super(rule);
     this.ticker = ticker;
-    this.counters = new BucketCounters(3, BucketCounters.stripesForProcessors(), buckets, bucketNanos, origin);
+    this.counters = new BucketCounters(3, true, buckets, bucketNanos, origin);
   }
 
   @Override
