@@ -11,6 +11,7 @@ import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.internal.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
@@ -224,6 +225,13 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   private final ReentrantLock randomLock = new ReentrantLock();
   private final ReentrantLock[] locks;
   private final AtomicLong sequence = new AtomicLong();
+  /**
+   * Per lock stripe, the last flight sequence number issued before an invalidation of a device in
+   * that stripe. Read and written under the stripe's lock. Coarser than per device (a late answer
+   * for a neighbour in the stripe is dropped too, costing at most one backend call later), but
+   * bounded in memory, unlike a tombstone per invalidated device.
+   */
+  private final long[] invalidatedThrough;
   private final Hmac hmac = Hmac.withRandomKey();
   private final Cache<String, Entry<P>> cache;
   private final FlightTable<P> flights = new FlightTable<>();
@@ -257,6 +265,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     this.random = b.random != null ? b.random : new SplittableRandom();
     int stripes = Integer.highestOneBit(Math.max(64, 8 * Runtime.getRuntime().availableProcessors()));
     this.locks = new ReentrantLock[stripes];
+    this.invalidatedThrough = new long[stripes];
     for (int i = 0; i < stripes; i++) {
       locks[i] = new ReentrantLock();
     }
@@ -397,6 +406,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     try {
       revoked = flights.revoke(id);
       cache.invalidate(id);
+      invalidatedThrough[stripeOf(id)] = sequence.get();
     } finally {
       lock.unlock();
     }
@@ -420,6 +430,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
         revoked.addAll(flights.revoke(id));
       }
       cache.invalidateAll();
+      Arrays.fill(invalidatedThrough, sequence.get());
     } finally {
       for (ReentrantLock lock : locks) {
         lock.unlock();
@@ -492,8 +503,12 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   }
 
   private ReentrantLock lockFor(String id) {
+    return locks[stripeOf(id)];
+  }
+
+  private int stripeOf(String id) {
     int h = id.hashCode();
-    return locks[(h ^ (h >>> 16)) & (locks.length - 1)];
+    return (h ^ (h >>> 16)) & (locks.length - 1);
   }
 
   private P hit(Entry<P> entry, Entry.Accepted<P> accepted, String id, byte[] digest,
@@ -798,11 +813,15 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     ReentrantLock lock = lockFor(flight.deviceId);
     lock.lock();
     try {
-      if (!flight.future.isDone() && !flight.revoked && now >= flight.deadline) {
+      boolean late = flight.future.isDone();
+      if (!late && !flight.revoked && now >= flight.deadline) {
         // Past the deadline: its waiters were owed a timeout by now, whoever notices first.
         outcomes.add(timeOutLocked(flight, now));
+        late = true;
       }
-      if (flight.revoked) {
+      // A late answer (its flight timed out, so invalidate() could not revoke it) from a call that
+      // started before an invalidation of its stripe is discarded: it may be about a revoked device.
+      if (flight.revoked || (late && flight.seq <= invalidatedThrough[stripeOf(flight.deviceId)])) {
         outcomes.add(new Outcome<>(flight, discarded(flight.deviceId), null));
       } else if (cause == null) {
         outcomes.add(acceptedLocked(flight, verified, now));

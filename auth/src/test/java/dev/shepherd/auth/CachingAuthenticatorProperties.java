@@ -133,6 +133,24 @@ class CachingAuthenticatorProperties {
     assertTrue(world.answered == 5, "every request was answered: " + world.answered);
   }
 
+  /**
+   * Found by the property above: a call times out (5 s), the device is revoked and invalidated,
+   * then the timed-out call's late "valid" lands. It must not enter the cache: the call started
+   * before the invalidation.
+   */
+  @net.jqwik.api.Example
+  void aLateValidFromACallThatTimedOutBeforeAnInvalidationIsDiscarded() {
+    World world = new World();
+    List<Action> script = List.of(new SetMode(Mode.LATE), new Auth(1, 0), new Advance(5_000), new Auth(1, 0),
+        new Revoke(1), new Deliver(0, false), new Auth(1, 0));
+    for (Action action : script) {
+      world.run(action);
+    }
+    world.mode = Mode.UP;
+    world.deliverAll();
+    assertTrue(world.violations.isEmpty(), world.violations.toString());
+  }
+
   /** A decision of the backend: about which exact secret, valid or not, when, in which order. */
   static final class Decision {
     final int device;

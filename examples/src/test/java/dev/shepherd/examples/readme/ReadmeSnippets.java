@@ -6,12 +6,15 @@ import dev.shepherd.auth.CachingAuthenticator;
 import dev.shepherd.auth.DeviceCredentials;
 import dev.shepherd.auth.HttpAuthenticator;
 import dev.shepherd.backoff.Backoff;
+import dev.shepherd.backoff.HttpRejectedException;
 import dev.shepherd.backoff.HttpRetry;
 import dev.shepherd.backoff.Reconnector;
 import dev.shepherd.backoff.Retry;
 import dev.shepherd.backoff.RetryBudget;
 import dev.shepherd.bulkhead.AdaptiveBulkhead;
 import dev.shepherd.bulkhead.Bulkhead;
+import dev.shepherd.bulkhead.DeadlineGuard;
+import dev.shepherd.core.Deadline;
 import dev.shepherd.circuitbreaker.AdaptiveThrottle;
 import dev.shepherd.circuitbreaker.CircuitBreaker;
 import dev.shepherd.circuitbreaker.Fallback;
@@ -47,6 +50,7 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -81,6 +85,16 @@ final class ReadmeSnippets {
   }
 
   record Response(int status, String retryAfter) { }
+
+  interface Request {
+    String header(String name);
+  }
+
+  record Verdict(boolean accepted) { }
+
+  interface Database {
+    Verdict check(String device, byte[] secret) throws IOException;
+  }
 
   static Response tooManyRequests(String retryAfter) {
     return new Response(429, retryAfter);
@@ -153,6 +167,23 @@ final class ReadmeSnippets {
   }
 
   // ---- The README's snippets, in README order. -------------------------------------------------
+
+  static CompletionStage<HttpResponse<String>> secondOutage(HttpClient client, URI partner) {
+    // README:begin
+    // Per instance: at most 40 calls wait on the partner (2 when it stops answering); the rest are
+    // refused at once. 3 attempts within 8 s; a 429 is retried no sooner than its Retry-After.
+    AdaptiveBulkhead bulkhead = AdaptiveBulkhead.builder().name("partner-api").minLimit(2).maxLimit(40)
+        .initialLimit(40).latencyTarget(Duration.ofMillis(500)).callTimeout(Duration.ofSeconds(2))
+        .dropWhen(e -> e instanceof HttpTimeoutException || e instanceof HttpRejectedException).build();
+    Retry retry = Retry.builder().name("partner-api").maxAttempts(3).maxElapsed(Duration.ofSeconds(8))
+        .backoff(Backoff.fullJitter(Duration.ofMillis(200), Duration.ofSeconds(2)))
+        .retryOn(HttpRetry.retryableFailure()).budget(RetryBudget.builder().build()).build();
+    HttpRequest request = HttpRequest.newBuilder(partner).timeout(Duration.ofSeconds(2)).build();
+    CompletionStage<HttpResponse<String>> answer = bulkhead.callAsync(
+        () -> HttpRetry.of(retry).sendAsync(client, request, BodyHandlers.ofString()));
+    // README:end
+    return answer;
+  }
 
   static String core(Retry retry, TokenBucket limiter, Bulkhead bulkhead, Upstream upstream) {
     // README:begin
@@ -243,6 +274,15 @@ final class ReadmeSnippets {
     Quote quote = partner.call(() -> client.quote(order));      // timeouts lower the limit
     // README:end
     return stock.units() > 0 ? quote : null;
+  }
+
+  static Verdict deadlineGuard(Request request, Database database, String device, byte[] secret) throws Exception {
+    // README:begin
+    DeadlineGuard db = DeadlineGuard.builder().name("auth-db").maxConcurrent(16).maxQueue(256).build();
+    Deadline deadline = Deadline.fromHeaderValue(request.header(Deadline.HEADER), Ticker.system());
+    Verdict v = db.call(deadline, () -> database.check(device, secret)); // DeadlineExceededException: caller left
+    // README:end
+    return v;
   }
 
   static HomeState cloudOrHub(ExecutorService calls, Hub hub, CloudApi api, String homeId) throws Exception {
