@@ -1,5 +1,6 @@
 package dev.shepherd.auth;
 
+import dev.shepherd.core.internal.Causes;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import dev.shepherd.core.internal.Checks;
@@ -13,7 +14,6 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -510,7 +510,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   private void complete(Flight<P> flight, Verified<P> verified, Throwable failure) {
     Resolution<P> resolution = null;
     try {
-      Throwable cause = unwrap(failure);
+      Throwable cause = Causes.unwrap(failure);
       if (cause == null && verified == null) {
         cause = new NullPointerException("backend returned a null verdict");
       }
@@ -626,13 +626,6 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   private Resolution<P> internalError(String id, Throwable cause) {
     return Resolution.refuse(new BackendUnavailableException(name, "'" + name
         + "' could not verify device '" + id + "': internal error", null, cause));
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
   }
 
   private void emit(Event.Kind kind, Duration delay, String detail, Throwable cause) {

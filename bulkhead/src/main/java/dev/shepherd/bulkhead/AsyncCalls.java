@@ -1,9 +1,8 @@
 package dev.shepherd.bulkhead;
 
+import dev.shepherd.core.internal.Causes;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -61,16 +60,7 @@ final class AsyncCalls {
     if (isDrop == null) {
       return Permit.FAILED;
     }
-    return isDrop.test(unwrap(failure)) ? Permit.DROPPED : Permit.FAILED;
-  }
-
-  /** Strips the wrappers that CompletableFuture and Future put around the real failure. */
-  static Throwable unwrap(Throwable failure) {
-    Throwable t = failure;
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
+    return isDrop.test(Causes.unwrap(failure)) ? Permit.DROPPED : Permit.FAILED;
   }
 
   private static void cancelQuietly(CompletionStage<?> stage) {

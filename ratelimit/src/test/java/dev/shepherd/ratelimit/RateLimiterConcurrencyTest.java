@@ -117,7 +117,7 @@ class RateLimiterConcurrencyTest {
     ManualClock clock = new ManualClock();
     int keys = 160; // 10 phases of 16 hot keys each: old keys go idle, refill and can be evicted
     int maxKeys = 16;
-    KeyedRateLimiter<Integer> l = KeyedRateLimiter.builder().rate(1, Duration.ofMillis(1)).burst(3).maxKeys(maxKeys)
+    KeyedTokenBucket<Integer> l = KeyedTokenBucket.builder().rate(1, Duration.ofMillis(1)).burst(3).maxKeys(maxKeys)
         .ticker(clock).sleeper(clock).listener(EventListener.noop()).build();
     AtomicLongArray perKey = new AtomicLongArray(keys);
     AtomicLong maxSeen = new AtomicLong();
@@ -145,7 +145,7 @@ class RateLimiterConcurrencyTest {
   @Test
   void queuedCallersLeaveOneIntervalApartInArrivalOrderOfTheirTurns() throws Exception {
     ManualClock clock = ManualClock.blocking();
-    LeakyBucket q = LeakyBucket.builder().rate(4, Duration.ofSeconds(1)).shaper(Duration.ofSeconds(10))
+    LeakyBucketShaper q = LeakyBucketShaper.builder().rate(4, Duration.ofSeconds(1)).maxQueueDelay(Duration.ofSeconds(10))
         .ticker(clock).sleeper(clock).listener(EventListener.noop()).build();
     List<Long> leftAt = java.util.Collections.synchronizedList(new ArrayList<>());
     CountDownLatch done = new CountDownLatch(THREADS);

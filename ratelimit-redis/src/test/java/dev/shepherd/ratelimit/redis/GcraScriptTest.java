@@ -145,6 +145,6 @@ class GcraScriptTest {
     assertTrue(!RedisGcra.isUnavailable(new RedisCommandExecutionException("SHEPHERD malformed rate-limit state (expected A:f:s)")));
     assertTrue(!RedisGcra.isUnavailable(GcraScript.badReply("OK")));
     assertTrue(RedisGcra.isNoScript(new RedisCommandExecutionException("NOSCRIPT No matching script.")));
-    assertTrue(RedisGcra.isNoScript(RedisGcra.unwrap(new CompletionException(new RedisNoScriptException("NOSCRIPT x")))));
+    assertTrue(RedisGcra.isNoScript(dev.shepherd.core.internal.Causes.unwrap(new CompletionException(new RedisNoScriptException("NOSCRIPT x")))));
   }
 }
