@@ -165,7 +165,8 @@ public final class Rate {
       id = rest;
     }
     if (k0.signum() == 0) {
-      throw Checks.invalid("permitsPerSecond", "at least one permit per " + Duration.ofNanos(MAX_TAU), permitsPerSecond);
+      throw Checks.invalid(
+          "permitsPerSecond", "at least one permit per " + Duration.ofNanos(MAX_TAU), permitsPerSecond);
     }
     long k = k0.longValueExact();
     long h = h0.longValueExact();
@@ -243,7 +244,9 @@ public final class Rate {
     long maxBurst = MAX_TAU / intervalUnits;
     if (burst > maxBurst) {
       throw Checks.invalid(
-          "burst", String.format(Locale.ROOT, "at most %d at %s (refill time at most 2^60 units)", maxBurst, this), burst);
+          "burst",
+          String.format(Locale.ROOT, "at most %d at %s (refill time at most 2^60 units)", maxBurst, this),
+          burst);
     }
     return burst * intervalUnits;
   }

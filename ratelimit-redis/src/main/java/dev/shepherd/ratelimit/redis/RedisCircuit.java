@@ -134,7 +134,8 @@ final class RedisCircuit {
       transitions.closed(spent);
     } else {
       // The state first, then the report: whoever sees the report also sees the next probe scheduled.
-      state.compareAndSet(probing, new State(true, false, probing.openedAt, now + coolDownNanos, probing.finishedNanos));
+      state.compareAndSet(probing,
+          new State(true, false, probing.openedAt, now + coolDownNanos, probing.finishedNanos));
       transitions.probeFailed(error);
     }
   }

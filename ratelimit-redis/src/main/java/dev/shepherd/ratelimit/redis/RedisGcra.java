@@ -117,7 +117,18 @@ final class RedisGcra {
     this.local = local;
     this.sleeper = config.sleeper;
     this.listener = config.guardedListener();
-    this.circuit = new RedisCircuit(config.ticker, coolDownNanos, timeoutNanos, this::probe, new RedisCircuit.Transitions() {
+    this.circuit = new RedisCircuit(config.ticker, coolDownNanos, timeoutNanos, this::probe, transitions());
+    // Best effort, so the first check usually finds the script cached; failures are harmless.
+    try {
+      timed(redis.scriptLoad(GcraScript.SOURCE), System.nanoTime() + timeoutNanos).exceptionally(e -> null);
+    } catch (RuntimeException e) {
+      // The connection is unusable now; the first check will find out and open the circuit.
+    }
+  }
+
+  /** What the circuit's transitions report and count. */
+  private RedisCircuit.Transitions transitions() {
+    return new RedisCircuit.Transitions() {
       @Override
       public void opened(Throwable cause) {
         listener.onEvent(new Event(
@@ -131,7 +142,8 @@ final class RedisGcra {
       public void closed(long openNanos) {
         scriptLoads.increment();
         listener.onEvent(Event.of(name, Event.Kind.STATE_CHANGED,
-            "Redis answers again: back to the global limit after " + Duration.ofNanos(openNanos) + " on the fallback"));
+            "Redis answers again: back to the global limit after " + Duration.ofNanos(openNanos)
+                + " on the fallback"));
       }
 
       @Override
@@ -141,13 +153,7 @@ final class RedisGcra {
             name, Event.Kind.FALLBACK, Duration.ofNanos(coolDownNanos),
             "Redis still unavailable; " + fallbackDescription(), Causes.unwrap(cause)));
       }
-    });
-    // Best effort, so the first check usually finds the script cached; failures are harmless.
-    try {
-      timed(redis.scriptLoad(GcraScript.SOURCE), System.nanoTime() + timeoutNanos).exceptionally(e -> null);
-    } catch (RuntimeException e) {
-      // The connection is unusable now; the first check will find out and open the circuit.
-    }
+    };
   }
 
   // ---------------------------------------------------------------- checks
@@ -327,7 +333,8 @@ final class RedisGcra {
 
   static boolean isNoScript(Throwable t) {
     return t instanceof RedisNoScriptException
-        || (t instanceof RedisCommandExecutionException && t.getMessage() != null && t.getMessage().startsWith("NOSCRIPT"));
+        || (t instanceof RedisCommandExecutionException && t.getMessage() != null
+            && t.getMessage().startsWith("NOSCRIPT"));
   }
 
   /** Whether {@code t} means Redis cannot serve now (as opposed to an answer we cannot read). */
@@ -387,7 +394,8 @@ final class RedisGcra {
         return reject(circuit.untilProbeNanos(), permits, "Redis unavailable (fail-closed)");
       default:
         if (permits > local.burst()) {
-          return reject(circuit.untilProbeNanos(), permits, "Redis unavailable; more permits than the local share's burst");
+          return reject(circuit.untilProbeNanos(), permits,
+              "Redis unavailable; more permits than the local share's burst");
         }
         long wait = local.acquireOrRetryAfterNanos(localKey, permits);
         if (wait == 0) {

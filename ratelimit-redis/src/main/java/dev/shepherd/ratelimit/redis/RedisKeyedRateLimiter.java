@@ -257,7 +257,8 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
   @Override
   public <T> CompletionStage<T> callAsync(String key, Supplier<? extends CompletionStage<T>> action) {
     Objects.requireNonNull(action, "action");
-    return gcra.acquireAsync(redisKeys(key), key, 1).thenCompose(wait -> RedisRateLimiter.start(gcra.name, wait, action));
+    return gcra.acquireAsync(redisKeys(key), key, 1)
+        .thenCompose(wait -> RedisRateLimiter.start(gcra.name, wait, action));
   }
 
   /**
