@@ -222,4 +222,34 @@ class RateLimiterConcurrencyTest {
     assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
     assertEquals(1_000_000_000L, b.acquireOrRetryAfterNanos(1), "due at 1 s again, as before the reservation");
   }
+
+  /**
+   * Rate changes racing with grants lose nothing and invent nothing: on a frozen clock (no refill)
+   * a bucket of 1,000 permits grants at most 1,000 however often its rate changes under the
+   * grants, and at least 1,000 minus one per change (each change may round the debt up by less
+   * than one time unit of the new rate, never down).
+   */
+  @Test
+  void rateChangesRacingWithGrantsNeverGrantMoreThanTheBucketHeld() throws Exception {
+    ManualClock clock = new ManualClock();
+    TokenBucket b = TokenBucket.builder().rate(3, Duration.ofSeconds(1)).burst(1_000)
+        .ticker(clock).listener(EventListener.noop()).build();
+    AtomicLong granted = new AtomicLong();
+    AtomicLong changes = new AtomicLong();
+    Rate[] rates = {Rate.of(7, Duration.ofSeconds(3)), Rate.of(1_000_003, Duration.ofSeconds(1)),
+        Rate.of(3, Duration.ofSeconds(1)), Rate.of(1, Duration.ofHours(1))};
+    hammer(t -> {
+      for (int i = 0; i < 2_000; i++) {
+        if (t == 0 && i % 10 == 0) {
+          b.setRate(rates[(i / 10) % rates.length]);
+          changes.incrementAndGet();
+        } else if (b.tryAcquire()) {
+          granted.incrementAndGet();
+        }
+      }
+    });
+    assertTrue(granted.get() <= 1_000, "granted " + granted.get());
+    assertTrue(granted.get() >= 1_000 - changes.get(), "granted " + granted.get() + " after " + changes + " changes");
+    assertEquals(granted.get(), b.grantedCount());
+  }
 }
