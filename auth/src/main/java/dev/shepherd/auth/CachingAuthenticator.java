@@ -6,6 +6,7 @@ import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
 import dev.shepherd.core.RejectedException;
+import dev.shepherd.core.internal.Causes;
 import dev.shepherd.core.Ticker;
 import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.internal.Durations;
@@ -805,7 +806,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
 
   /** Records a call's answer in the cache, then (unless it timed out or was revoked first) wakes its waiters. */
   private void complete(Flight<P> flight, Verified<P> verified, Throwable failure) {
-    Throwable cause = unwrap(failure);
+    Throwable cause = Causes.unwrap(failure);
     if (cause == null && verified == null) {
       cause = new NullPointerException("backend returned a null verdict");
     }
@@ -1009,13 +1010,6 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   private Resolution<P> internalError(String id, Throwable cause) {
     return Resolution.refuse(new BackendUnavailableException(name, "'" + name
         + "' could not verify device '" + id + "': internal error", null, cause));
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
   }
 
   private void emit(Event.Kind kind, Duration delay, String detail, Throwable cause) {

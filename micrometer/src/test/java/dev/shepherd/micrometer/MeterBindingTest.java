@@ -25,7 +25,8 @@ import dev.shepherd.circuitbreaker.ThrottledException;
 import dev.shepherd.circuitbreaker.TimeoutExceededException;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.ratelimit.KeyedRateLimiter;
-import dev.shepherd.ratelimit.LeakyBucket;
+import dev.shepherd.ratelimit.KeyedTokenBucket;
+import dev.shepherd.ratelimit.LeakyBucketMeter;
 import dev.shepherd.ratelimit.TokenBucket;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
 import dev.shepherd.testing.ManualClock;
@@ -89,10 +90,11 @@ class MeterBindingTest {
 
   @Test
   void aLeakyBucketAndAKeyedLimiterShowTheirCounts() {
-    LeakyBucket meter = LeakyBucket.builder().name("meter").rate(1, HOUR).meter(Duration.ZERO).ticker(clock)
+    LeakyBucketMeter meter = LeakyBucketMeter.builder().name("meter").rate(1, HOUR).tolerance(Duration.ZERO)
+        .ticker(clock)
         .listener(metrics).build();
     RateLimiterMetrics.of(meter).bindTo(registry);
-    KeyedRateLimiter<String> perDevice = KeyedRateLimiter.builder().name("per-device").rate(1, HOUR).burst(2)
+    KeyedTokenBucket<String> perDevice = KeyedTokenBucket.builder().name("per-device").rate(1, HOUR).burst(2)
         .ticker(clock).listener(metrics).build();
     RateLimiterMetrics.of(perDevice).bindTo(registry);
 
@@ -101,7 +103,7 @@ class MeterBindingTest {
     for (String device : List.of("a", "a", "a", "b", "c", "c")) {
       perDevice.tryAcquire(device);
     }
-    assertEquals(1, value("shepherd.ratelimit.granted", "meter", "type", "LeakyBucket"));
+    assertEquals(1, value("shepherd.ratelimit.granted", "meter", "type", "LeakyBucketMeter"));
     assertEquals(2, value("shepherd.ratelimit.rejected", "meter"));
     assertEquals(5, value("shepherd.ratelimit.granted", "per-device", "type", "KeyedRateLimiter"));
     assertEquals(1, value("shepherd.ratelimit.rejected", "per-device"));
