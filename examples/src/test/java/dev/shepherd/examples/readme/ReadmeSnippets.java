@@ -35,6 +35,7 @@ import dev.shepherd.testing.RecordingListener;
 import dev.shepherd.micrometer.AuthMetrics;
 import dev.shepherd.micrometer.BackoffMetrics;
 import dev.shepherd.micrometer.BulkheadMetrics;
+import dev.shepherd.micrometer.CircuitBreakerMetrics;
 import dev.shepherd.micrometer.MetricsListener;
 import dev.shepherd.micrometer.RateLimiterMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -395,7 +396,7 @@ final class ReadmeSnippets {
   }
 
   static void operating(MeterRegistry registry, Bulkhead dbBulkhead, CachingAuthenticator<?> authenticator,
-      List<Reconnector<?>> fleet) {
+      List<Reconnector<?>> fleet, CircuitBreaker cloudBreaker) {
     // README:begin
     MetricsListener events = new MetricsListener(registry);          // shepherd.events, shepherd.retry.after
     TokenBucket connect = TokenBucket.builder().name("connect").permitsPerSecond(500)
@@ -404,6 +405,7 @@ final class ReadmeSnippets {
     BulkheadMetrics.of(dbBulkhead).bindTo(registry);
     AuthMetrics.of(authenticator).bindTo(registry);
     BackoffMetrics.reconnectors("hubs", fleet).bindTo(registry);     // a fleet in one process: one group
+    CircuitBreakerMetrics.of(cloudBreaker).bindTo(registry);         // and of(timeout), of(fallback), of(throttle)
     // README:end
   }
 }
