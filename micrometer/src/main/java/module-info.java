@@ -14,6 +14,7 @@ module dev.shepherd.micrometer {
   requires static transitive dev.shepherd.auth;
   requires static transitive dev.shepherd.backoff;
   requires static transitive dev.shepherd.bulkhead;
+  requires static transitive dev.shepherd.circuitbreaker;
   requires static transitive dev.shepherd.ratelimit;
   requires static transitive dev.shepherd.ratelimit.redis;
 
