@@ -27,6 +27,9 @@ import dev.shepherd.core.RejectedException;
 import dev.shepherd.core.RetryAfter;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
+import dev.shepherd.ratelimit.KeyedRateLimiter;
+import dev.shepherd.ratelimit.KeyedTokenBucket;
+import dev.shepherd.ratelimit.LeakyBucketShaper;
 import dev.shepherd.ratelimit.TokenBucket;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
 import dev.shepherd.testing.ManualClock;
@@ -255,12 +258,23 @@ final class ReadmeSnippets {
     link.close();
   }
 
-  static Response tokenBucket() {
+  /** The database the shaper feeds, as the README's snippet calls it. */
+  interface Db {
+    int write(String row) throws Exception;
+  }
+
+  static Response tokenBucket(Db db, String row) throws Exception {
     // README:begin
     TokenBucket connect = TokenBucket.builder().name("connect").rate(100, Duration.ofSeconds(1)).burst(200).build();
     long wait = connect.acquireOrRetryAfterNanos(1);          // 0 = granted, else nanoseconds until yes
     if (wait > 0) return tooManyRequests(RetryAfter.formatNanos(wait)); // 429 + Retry-After
+
+    KeyedRateLimiter<String> perDevice = KeyedTokenBucket.builder().rate(6, Duration.ofMinutes(1)).burst(3).build();
+    LeakyBucketShaper toDb = LeakyBucketShaper.builder().rate(200, Duration.ofSeconds(1))
+        .maxQueueDelay(Duration.ofMillis(500)).build();
+    toDb.call(() -> db.write(row));                           // waits for its turn, or refused at once
     // README:end
+    perDevice.tryAcquire("hub-1");
     return new Response(200, "");
   }
 
