@@ -20,6 +20,7 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import dev.shepherd.storm.SimulationResult;
 import java.util.Locale;
 import java.util.Set;
 import java.util.SplittableRandom;

@@ -7,11 +7,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicIntegerArray;
+import dev.shepherd.storm.Simulation;
+import dev.shepherd.storm.SimulationResult;
+import dev.shepherd.storm.Strategies;
+import dev.shepherd.storm.Strategy;
+import dev.shepherd.storm.StormConfig;
+import dev.shepherd.storm.StormReport;
 
 /**
  * Replays the reconnect storm: a seeded discrete-event simulation of a fleet of hubs that lose
@@ -27,6 +29,8 @@ public final class StormSimulator {
   private static final Set<String> VALUED =
       Set.of("hubs", "capacity", "seed", "duration", "timeout", "out");
   private static final Set<String> FLAGS = Set.of("help");
+  /** The default folder of the charts. */
+  static final Path DEFAULT_OUTPUT_DIR = Path.of("target", "storm");
 
   private StormSimulator() {}
 
@@ -48,19 +52,20 @@ public final class StormSimulator {
    * @return 0 on success, 2 on a bad command line, 1 if the charts cannot be written
    */
   static int run(String[] args, PrintStream out, PrintStream err) {
-    StormConfig config;
+    Options options;
     try {
       CommandLine line = CommandLine.parse(args, VALUED, FLAGS);
       if (line.has("help")) {
         out.print(usage());
         return 0;
       }
-      config = configure(line);
+      options = configure(line);
     } catch (UsageException e) {
       err.println("storm simulator: " + e.getMessage());
       err.println("Try --help for the options.");
       return 2;
     }
+    StormConfig config = options.config();
     List<SimulationResult> results = simulate(config, Strategies.all(), out);
     out.println();
     out.println(StormReport.heading(config));
@@ -68,7 +73,7 @@ public final class StormSimulator {
     out.print(StormReport.table(results));
     out.println();
     try {
-      List<Path> files = StormCharts.write(results, config, config.outputDir());
+      List<Path> files = StormCharts.write(results, config, options.outputDir());
       for (Path file : files) {
         out.println("chart: " + file.toAbsolutePath().normalize());
       }
@@ -103,67 +108,40 @@ public final class StormSimulator {
         "");
   }
 
-  static StormConfig configure(CommandLine line) throws UsageException {
+  /** What the command line asks for: the storm, and where the charts go. */
+  record Options(StormConfig config, Path outputDir) {}
+
+  static Options configure(CommandLine line) throws UsageException {
     StormConfig defaults = StormConfig.defaults();
     int hubs = (int) line.whole("hubs", defaults.hubs(), 1, 10_000_000);
     int capacity = (int) line.whole("capacity", defaults.capacity(), 1, 100_000_000);
     long seed = line.whole("seed", defaults.seed(), Long.MIN_VALUE, Long.MAX_VALUE);
     int duration = (int) line.whole("duration", defaults.durationSeconds(), 1, 86_400);
     double timeout = line.decimal("timeout", StormConfig.DEFAULT_TIMEOUT_SECONDS, 0.001, 3_600);
-    String out = line.string("out", defaults.outputDir().toString());
+    String out = line.string("out", DEFAULT_OUTPUT_DIR.toString());
     if (out.isBlank()) {
       throw new UsageException("--out must name a folder");
     }
-    return new StormConfig(
-        hubs, capacity, seed, duration, Math.round(timeout * 1e9), Path.of(out));
+    return new Options(
+        new StormConfig(hubs, capacity, seed, duration, Math.round(timeout * 1e9)), Path.of(out));
   }
 
   /**
-   * Runs every strategy on the same storm, in parallel on up to as many threads as there are
-   * processors (each run is single-threaded and deterministic), printing progress.
+   * Runs every strategy on the same storm, in parallel, printing progress.
    */
   static List<SimulationResult> simulate(
       StormConfig config, List<Strategy> strategies, PrintStream out) {
     out.printf(Locale.ROOT, "Simulating %,d hubs under %d strategies, %,d s after the drop...%n",
         config.hubs(), strategies.size(), config.durationSeconds());
-    int threads = Math.max(1, Math.min(strategies.size(), Runtime.getRuntime().availableProcessors()));
-    ExecutorService pool = Executors.newFixedThreadPool(threads, runnable -> {
-      Thread thread = new Thread(runnable, "storm-simulation");
-      thread.setDaemon(true);
-      return thread;
-    });
     Progress progress = new Progress(strategies, out);
     long started = System.nanoTime();
-    try {
-      List<Future<SimulationResult>> futures = new ArrayList<>();
-      for (int i = 0; i < strategies.size(); i++) {
-        int index = i;
-        Simulation simulation = new Simulation(config, strategies.get(i), i);
-        futures.add(pool.submit(() -> {
-          long start = System.nanoTime();
-          SimulationResult result = simulation.run(percent -> progress.update(index, percent));
-          progress.done(index, System.nanoTime() - start);
-          return result;
-        }));
-      }
-      List<SimulationResult> results = new ArrayList<>();
-      for (Future<SimulationResult> future : futures) {
-        results.add(future.get());
-      }
-      out.printf(Locale.ROOT, "Simulated in %.1f s.%n", (System.nanoTime() - started) / 1e9);
-      return results;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while simulating", e);
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("a simulation failed", e.getCause());
-    } finally {
-      pool.shutdownNow();
-    }
+    List<SimulationResult> results = Simulation.runAll(config, strategies, progress);
+    out.printf(Locale.ROOT, "Simulated in %.1f s.%n", (System.nanoTime() - started) / 1e9);
+    return results;
   }
 
   /** Prints overall progress in steps of 10 % and a line per finished strategy. */
-  private static final class Progress {
+  private static final class Progress implements Simulation.Progress {
     private final List<Strategy> strategies;
     private final PrintStream out;
     private final AtomicIntegerArray percent;
@@ -175,7 +153,8 @@ public final class StormSimulator {
       this.percent = new AtomicIntegerArray(strategies.size());
     }
 
-    void update(int index, int value) {
+    @Override
+    public void update(int index, int value) {
       percent.set(index, value);
       int total = 0;
       for (int i = 0; i < percent.length(); i++) {
@@ -190,7 +169,8 @@ public final class StormSimulator {
       }
     }
 
-    synchronized void done(int index, long nanos) {
+    @Override
+    public synchronized void done(int index, long nanos) {
       out.printf(Locale.ROOT, "  done: %s (%.1f s)%n", strategies.get(index).name(), nanos / 1e9);
     }
   }

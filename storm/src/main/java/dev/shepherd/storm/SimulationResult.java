@@ -1,4 +1,4 @@
-package dev.shepherd.examples;
+package dev.shepherd.storm;
 
 /**
  * What one strategy's run measured: per-second series and totals; immutable once built.
@@ -18,7 +18,7 @@ package dev.shepherd.examples;
  * @param nanosTo99 nanoseconds until 99 % of the fleet was connected, or -1 if never
  * @param nanosTo100 nanoseconds until every hub was connected, or -1 if never
  */
-record SimulationResult(
+public record SimulationResult(
     String name,
     int hubs,
     int[] attemptsPerSecond,
@@ -34,8 +34,12 @@ record SimulationResult(
     long nanosTo99,
     long nanosTo100) {
 
-  /** Returns the largest number of attempts offered in any one second. */
-  int peakAttemptsPerSecond() {
+  /**
+   * Returns the largest number of attempts offered in any one second.
+   *
+   * @return the peak
+   */
+  public int peakAttemptsPerSecond() {
     int peak = 0;
     for (int value : attemptsPerSecond) {
       peak = Math.max(peak, value);
@@ -43,8 +47,12 @@ record SimulationResult(
     return peak;
   }
 
-  /** Returns how many hubs were connected when the run ended. */
-  int connectedAtEnd() {
+  /**
+   * Returns how many hubs were connected when the run ended.
+   *
+   * @return the count
+   */
+  public int connectedAtEnd() {
     return connectedAtSecondEnd.length == 0 ? 0 : connectedAtSecondEnd[connectedAtSecondEnd.length - 1];
   }
 }

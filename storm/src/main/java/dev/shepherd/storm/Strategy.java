@@ -1,4 +1,4 @@
-package dev.shepherd.examples;
+package dev.shepherd.storm;
 
 import dev.shepherd.testing.ManualClock;
 import java.util.random.RandomGenerator;
@@ -12,7 +12,7 @@ import java.util.random.RandomGenerator;
  * bulkhead and caching authenticator); the simulation only supplies time, through the
  * {@link ManualClock} it advances from event to event, and the database those classes protect.
  */
-interface Strategy {
+public interface Strategy {
 
   /**
    * Returns a short name for the table and the chart legend.

@@ -1,7 +1,13 @@
-package dev.shepherd.examples;
+package dev.shepherd.storm;
 
 import dev.shepherd.testing.ManualClock;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.IntConsumer;
 
 /**
@@ -27,12 +33,12 @@ import java.util.function.IntConsumer;
  * <p>Events later than the configured duration are not processed. Same configuration and seed,
  * same result, to the last count.
  */
-final class Simulation {
+public final class Simulation {
 
   /** Hubs notice the drop within this window: 200 ms (TCP reset, keep-alive jitter). */
-  static final long DETECTION_SPREAD_NANOS = 200_000_000L;
+  public static final long DETECTION_SPREAD_NANOS = 200_000_000L;
   /** The round trip between a hub and a connect server: 50 ms. */
-  static final long ROUND_TRIP_NANOS = 50_000_000L;
+  public static final long ROUND_TRIP_NANOS = 50_000_000L;
 
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
 
@@ -52,7 +58,7 @@ final class Simulation {
    * @param strategy the strategy under test
    * @param strategyIndex distinguishes the strategies' random streams derived from the seed
    */
-  Simulation(StormConfig config, Strategy strategy, int strategyIndex) {
+  public Simulation(StormConfig config, Strategy strategy, int strategyIndex) {
     this.config = config;
     this.strategy = strategy;
     this.strategySeed = new SplittableRandom(config.seed() + 1_000_003L * (strategyIndex + 1)).nextLong();
@@ -64,7 +70,7 @@ final class Simulation {
    * @param progress receives the percentage of simulated time done, in steps of 10
    * @return what was measured
    */
-  SimulationResult run(IntConsumer progress) {
+  public SimulationResult run(IntConsumer progress) {
     final int hubs = config.hubs();
     final long duration = config.durationNanos();
     final long timeout = config.timeoutNanos();
@@ -212,6 +218,70 @@ final class Simulation {
         to50,
         to99,
         to100);
+  }
+
+  /** Told how far each strategy's run has come; called from the simulation threads. */
+  public interface Progress {
+    /**
+     * Reports the share of simulated time a strategy's run has done.
+     *
+     * @param strategy the strategy's index in the list given to {@link #runAll}
+     * @param percent 10, 20, ... 100
+     */
+    void update(int strategy, int percent);
+
+    /**
+     * Reports a finished run.
+     *
+     * @param strategy the strategy's index
+     * @param nanos the wall-clock time the run took
+     */
+    void done(int strategy, long nanos);
+  }
+
+  /**
+   * Runs every strategy on the same storm, in parallel on up to as many threads as there are
+   * processors (each run is single-threaded and deterministic).
+   *
+   * @param config the storm
+   * @param strategies the strategies, in the order of the result
+   * @param progress told of each run's progress, from the simulation threads
+   * @return one result per strategy, in order
+   * @throws IllegalStateException if a run fails or the calling thread is interrupted
+   */
+  public static List<SimulationResult> runAll(
+      StormConfig config, List<Strategy> strategies, Progress progress) {
+    int threads = Math.max(1, Math.min(strategies.size(), Runtime.getRuntime().availableProcessors()));
+    ExecutorService pool = Executors.newFixedThreadPool(threads, runnable -> {
+      Thread thread = new Thread(runnable, "storm-simulation");
+      thread.setDaemon(true);
+      return thread;
+    });
+    try {
+      List<Future<SimulationResult>> futures = new ArrayList<>();
+      for (int i = 0; i < strategies.size(); i++) {
+        int index = i;
+        Simulation simulation = new Simulation(config, strategies.get(i), i);
+        futures.add(pool.submit(() -> {
+          long start = System.nanoTime();
+          SimulationResult result = simulation.run(percent -> progress.update(index, percent));
+          progress.done(index, System.nanoTime() - start);
+          return result;
+        }));
+      }
+      List<SimulationResult> results = new ArrayList<>();
+      for (Future<SimulationResult> future : futures) {
+        results.add(future.get());
+      }
+      return results;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while simulating", e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("a simulation failed", e.getCause());
+    } finally {
+      pool.shutdownNow();
+    }
   }
 
   private static long event(long kind, int hub) {

@@ -1,4 +1,4 @@
-package dev.shepherd.examples;
+package dev.shepherd.storm;
 
 import dev.shepherd.auth.Authenticator;
 import dev.shepherd.auth.BackendUnavailableException;
@@ -27,7 +27,7 @@ import java.util.random.RandomGenerator;
  * schedules, {@link TokenBucket}, {@link Bulkhead} and {@link CachingAuthenticator}, all on the
  * simulation's {@link ManualClock}.
  */
-final class Strategies {
+public final class Strategies {
 
   /** The first retry's scale for every backoff: 1 second. */
   static final Duration BASE = Duration.ofSeconds(1);
@@ -45,8 +45,12 @@ final class Strategies {
 
   private Strategies() {}
 
-  /** Returns the strategies in the order of the table and the charts. */
-  static List<Strategy> all() {
+  /**
+   * Returns the strategies in the order of the table and the charts.
+   *
+   * @return the strategies
+   */
+  public static List<Strategy> all() {
     return List.of(immediateRetry(), exponential(), fullJitter(), decorrelatedJitter(), shepherd());
   }
 

@@ -1,15 +1,20 @@
-package dev.shepherd.examples;
+package dev.shepherd.storm;
 
 import java.util.List;
 import java.util.Locale;
 
 /** Renders the simulator's results as the terminal table; stateless. */
-final class StormReport {
+public final class StormReport {
 
   private StormReport() {}
 
-  /** Returns the one-line description of the storm the table belongs to. */
-  static String heading(StormConfig config) {
+  /**
+   * Returns the one-line description of the storm the table belongs to.
+   *
+   * @param config the storm
+   * @return the heading
+   */
+  public static String heading(StormConfig config) {
     return String.format(
         Locale.ROOT,
         "Reconnect storm: %,d hubs drop at t = 0; database capacity %,d authentications/s;"
@@ -21,8 +26,13 @@ final class StormReport {
         config.durationSeconds());
   }
 
-  /** Returns the table, one row per strategy, with a header and a trailing newline. */
-  static String table(List<SimulationResult> results) {
+  /**
+   * Returns the table, one row per strategy, with a header and a trailing newline.
+   *
+   * @param results the rows
+   * @return the table
+   */
+  public static String table(List<SimulationResult> results) {
     int nameWidth = "strategy".length();
     for (SimulationResult result : results) {
       nameWidth = Math.max(nameWidth, result.name().length());
@@ -51,8 +61,13 @@ final class StormReport {
     return String.format(Locale.ROOT, "%,d", value);
   }
 
-  /** Formats a time to reach a share of the fleet; "never" when it was not reached in the run. */
-  static String time(long nanos) {
+  /**
+   * Formats a time to reach a share of the fleet; "never" when it was not reached in the run.
+   *
+   * @param nanos the time, or -1 for never
+   * @return the text
+   */
+  public static String time(long nanos) {
     return nanos < 0 ? "never" : seconds(nanos);
   }
 

@@ -1,4 +1,4 @@
-package dev.shepherd.examples;
+package dev.shepherd.storm;
 
 /**
  * The authentication database behind the connect servers, modelled as one queue with a throughput

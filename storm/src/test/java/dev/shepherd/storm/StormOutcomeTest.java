@@ -1,13 +1,10 @@
-package dev.shepherd.examples;
+package dev.shepherd.storm;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
@@ -21,15 +18,20 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class StormOutcomeTest {
 
-  private static final StormConfig SMALL =
-      new StormConfig(5_000, 100, 42L, 1_800, 10_000_000_000L, Path.of("target", "unused"));
-  private static final PrintStream SILENT = new PrintStream(OutputStream.nullOutputStream());
+  private static final StormConfig SMALL = new StormConfig(5_000, 100, 42L, 1_800, 10_000_000_000L);
+  private static final Simulation.Progress SILENT = new Simulation.Progress() {
+    @Override
+    public void update(int strategy, int percent) {}
+
+    @Override
+    public void done(int strategy, long nanos) {}
+  };
 
   private static List<SimulationResult> results;
 
   @BeforeAll
   static void simulate() {
-    results = StormSimulator.simulate(SMALL, Strategies.all(), SILENT);
+    results = Simulation.runAll(SMALL, Strategies.all(), SILENT);
   }
 
   private static SimulationResult result(String prefix) {
@@ -77,7 +79,7 @@ class StormOutcomeTest {
 
   @Test
   void theSameSeedGivesTheSameTableTwice() {
-    List<SimulationResult> again = StormSimulator.simulate(SMALL, Strategies.all(), SILENT);
+    List<SimulationResult> again = Simulation.runAll(SMALL, Strategies.all(), SILENT);
     assertEquals(StormReport.table(results), StormReport.table(again));
     for (int i = 0; i < results.size(); i++) {
       assertArrayEquals(results.get(i).attemptsPerSecond(), again.get(i).attemptsPerSecond());
@@ -87,8 +89,8 @@ class StormOutcomeTest {
 
   @Test
   void anotherSeedGivesAnotherStorm() {
-    StormConfig other = new StormConfig(5_000, 100, 43L, 1_800, 10_000_000_000L, Path.of("unused"));
-    List<SimulationResult> different = StormSimulator.simulate(other, Strategies.all(), SILENT);
+    StormConfig other = new StormConfig(5_000, 100, 43L, 1_800, 10_000_000_000L);
+    List<SimulationResult> different = Simulation.runAll(other, Strategies.all(), SILENT);
     assertNotEquals(StormReport.table(results), StormReport.table(different));
   }
 }
