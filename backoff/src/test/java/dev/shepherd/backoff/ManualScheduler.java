@@ -1,5 +1,6 @@
 package dev.shepherd.backoff;
 
+import dev.shepherd.core.Ticker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.AbstractExecutorService;
@@ -13,14 +14,44 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A {@link ScheduledExecutorService} for tests: tasks wait until the test runs them, and their
- * delays are recorded. Only one-shot {@code schedule} and {@code execute} are supported.
+ * delays are recorded. Only one-shot {@code schedule} and {@code execute} are supported. Built on a
+ * {@link Ticker} (a {@code ManualClock}), it also knows when each task is due, and
+ * {@link #runDue()} runs the tasks whose time has come on that clock.
  */
 final class ManualScheduler extends AbstractExecutorService implements ScheduledExecutorService {
 
   private final ReentrantLock lock = new ReentrantLock();
   private final List<Task> tasks = new ArrayList<>();
   private final List<Long> delays = new ArrayList<>();
+  private final Ticker ticker;
   private volatile boolean shutdown;
+
+  ManualScheduler() {
+    this(() -> 0L);
+  }
+
+  ManualScheduler(Ticker ticker) {
+    this.ticker = ticker;
+  }
+
+  /** Runs, oldest first, every task not cancelled that is due on the ticker; returns how many ran. */
+  int runDue() {
+    List<Task> due = new ArrayList<>();
+    lock.lock();
+    try {
+      long now = ticker.read();
+      for (Task t : List.copyOf(tasks)) {
+        if (!t.isCancelled() && t.dueAt - now <= 0) {
+          due.add(t);
+          tasks.remove(t);
+        }
+      }
+    } finally {
+      lock.unlock();
+    }
+    due.forEach(Task::run);
+    return due.size();
+  }
 
   /** The delays, in nanoseconds, of every task scheduled so far. */
   List<Long> delays() {
@@ -104,7 +135,7 @@ final class ManualScheduler extends AbstractExecutorService implements Scheduled
     if (shutdown) {
       throw new RejectedExecutionException("shut down");
     }
-    Task task = new Task(command, unit.toNanos(delay));
+    Task task = new Task(command, unit.toNanos(delay), ticker.read() + unit.toNanos(delay));
     lock.lock();
     try {
       tasks.add(task);
@@ -164,12 +195,14 @@ final class ManualScheduler extends AbstractExecutorService implements Scheduled
   private static final class Task implements ScheduledFuture<Object>, Runnable {
     private final Runnable command;
     private final long delayNanos;
+    private final long dueAt;
     private volatile boolean cancelled;
     private volatile boolean done;
 
-    Task(Runnable command, long delayNanos) {
+    Task(Runnable command, long delayNanos, long dueAt) {
       this.command = command;
       this.delayNanos = delayNanos;
+      this.dueAt = dueAt;
     }
 
     @Override
