@@ -11,6 +11,7 @@ import dev.shepherd.backoff.Reconnector;
 import dev.shepherd.bulkhead.Bulkhead;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.ratelimit.TokenBucket;
+import dev.shepherd.storm.SimulationResult;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -20,7 +21,6 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import dev.shepherd.storm.SimulationResult;
 import java.util.Locale;
 import java.util.Set;
 import java.util.SplittableRandom;
@@ -278,8 +278,8 @@ public final class LiveFleet {
       totalQueries += row[1];
       totalRejected += row[2];
     }
-    return new SimulationResult("live, " + s.mode(), s.hubs(), attempts, queries, rejected, connected,
-        totalAttempts, totalQueries, 0, totalRejected, 0, -1, -1, reconnectedAt);
+    return new SimulationResult("live, " + s.mode(), s.hubs(), s.capacity(), 1, attempts, queries, queries,
+        rejected, connected, totalAttempts, totalQueries, 0, totalRejected, 0, 0, -1, -1, reconnectedAt);
   }
 
   static String describe(Summary summary) {

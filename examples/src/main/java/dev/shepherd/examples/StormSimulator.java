@@ -1,5 +1,11 @@
 package dev.shepherd.examples;
 
+import dev.shepherd.storm.Simulation;
+import dev.shepherd.storm.SimulationResult;
+import dev.shepherd.storm.StormConfig;
+import dev.shepherd.storm.StormReport;
+import dev.shepherd.storm.Strategies;
+import dev.shepherd.storm.Strategy;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -8,12 +14,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicIntegerArray;
-import dev.shepherd.storm.Simulation;
-import dev.shepherd.storm.SimulationResult;
-import dev.shepherd.storm.Strategies;
-import dev.shepherd.storm.Strategy;
-import dev.shepherd.storm.StormConfig;
-import dev.shepherd.storm.StormReport;
 
 /**
  * Replays the reconnect storm: a seeded discrete-event simulation of a fleet of hubs that lose
@@ -27,7 +27,7 @@ import dev.shepherd.storm.StormReport;
 public final class StormSimulator {
 
   private static final Set<String> VALUED =
-      Set.of("hubs", "capacity", "seed", "duration", "timeout", "out");
+      Set.of("hubs", "capacity", "servers", "seed", "duration", "timeout", "out", "json", "only");
   private static final Set<String> FLAGS = Set.of("help");
   /** The default folder of the charts. */
   static final Path DEFAULT_OUTPUT_DIR = Path.of("target", "storm");
@@ -66,19 +66,38 @@ public final class StormSimulator {
       return 2;
     }
     StormConfig config = options.config();
-    List<SimulationResult> results = simulate(config, Strategies.all(), out);
+    List<Strategy> strategies = new ArrayList<>();
+    for (Strategy strategy : Strategies.all(config)) {
+      if (strategy.name().toLowerCase(Locale.ROOT).contains(options.only().toLowerCase(Locale.ROOT))) {
+        strategies.add(strategy);
+      }
+    }
+    if (strategies.isEmpty()) {
+      err.println("storm simulator: no strategy's name contains '" + options.only() + "'");
+      err.println("Try --help for the options.");
+      return 2;
+    }
+    List<SimulationResult> results = simulate(config, strategies, out);
     out.println();
     out.println(StormReport.heading(config));
     out.println();
     out.print(StormReport.table(results));
     out.println();
     try {
+      if (options.json() != null) {
+        Path parent = options.json().toAbsolutePath().getParent();
+        if (parent != null) {
+          java.nio.file.Files.createDirectories(parent);
+        }
+        java.nio.file.Files.writeString(options.json(), StormReport.json(config, results));
+        out.println("json: " + options.json().toAbsolutePath().normalize());
+      }
       List<Path> files = StormCharts.write(results, config, options.outputDir());
       for (Path file : files) {
         out.println("chart: " + file.toAbsolutePath().normalize());
       }
     } catch (IOException e) {
-      err.println("storm simulator: cannot write the charts: " + e.getMessage());
+      err.println("storm simulator: cannot write the charts or the json: " + e.getMessage());
       return 1;
     }
     return 0;
@@ -88,18 +107,22 @@ public final class StormSimulator {
     return String.join(System.lineSeparator(),
         "Usage: StormSimulator [options]",
         "",
-        "Replays a reconnect storm: N hubs lose their connection at t = 0 and reconnect to",
-        "connect servers whose database authenticates C connections per second. Five strategies",
-        "run side by side on the same seeded storm, from immediate retry (the outage) to",
-        "Shepherd's full protection; prints a table and writes PNG charts.",
+        "Replays a reconnect storm: N hubs lose their connection at t = 0 and reconnect through a",
+        "load balancer to connect servers whose database authenticates C connections per second.",
+        "The strategies run side by side on the same seeded storm, from immediate retry (the",
+        "outage) to Shepherd's defaults; prints a table and writes PNG charts.",
         "",
         "Options:",
         "  --hubs N         hubs in the fleet (default 100,000)",
         "  --capacity C     database authentications per second at full speed (default 2,000)",
+        "  --servers S      connect servers behind the load balancer (default 1); with more than",
+        "                   one, a row with one fleet-wide admission is added",
         "  --seed S         seed of every random draw; same seed, same table (default 42)",
         "  --duration SEC   seconds simulated after the drop (default 1,800)",
         "  --timeout SEC    how long a hub waits for an answer before retrying (default 10)",
         "  --out DIR        folder for the charts (default target/storm)",
+        "  --json FILE      also write every row's outcome as JSON to FILE",
+        "  --only TEXT      run only the strategies whose name contains TEXT (any case)",
         "  --help           print this help and exit",
         "",
         "From the repository root: mvn -q -pl examples -am compile exec:java",
@@ -109,12 +132,13 @@ public final class StormSimulator {
   }
 
   /** What the command line asks for: the storm, and where the charts go. */
-  record Options(StormConfig config, Path outputDir) {}
+  record Options(StormConfig config, Path outputDir, Path json, String only) {}
 
   static Options configure(CommandLine line) throws UsageException {
     StormConfig defaults = StormConfig.defaults();
     int hubs = (int) line.whole("hubs", defaults.hubs(), 1, 10_000_000);
     int capacity = (int) line.whole("capacity", defaults.capacity(), 1, 100_000_000);
+    int servers = (int) line.whole("servers", defaults.servers(), 1, 1_000);
     long seed = line.whole("seed", defaults.seed(), Long.MIN_VALUE, Long.MAX_VALUE);
     int duration = (int) line.whole("duration", defaults.durationSeconds(), 1, 86_400);
     double timeout = line.decimal("timeout", StormConfig.DEFAULT_TIMEOUT_SECONDS, 0.001, 3_600);
@@ -122,8 +146,12 @@ public final class StormSimulator {
     if (out.isBlank()) {
       throw new UsageException("--out must name a folder");
     }
-    return new Options(
-        new StormConfig(hubs, capacity, seed, duration, Math.round(timeout * 1e9)), Path.of(out));
+    String json = line.string("json", null);
+    if (json != null && json.isBlank()) {
+      throw new UsageException("--json must name a file");
+    }
+    return new Options(new StormConfig(hubs, capacity, servers, seed, duration, Math.round(timeout * 1e9)),
+        Path.of(out), json == null ? null : Path.of(json), line.string("only", ""));
   }
 
   /**

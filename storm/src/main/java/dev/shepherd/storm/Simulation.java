@@ -15,20 +15,19 @@ import java.util.function.IntConsumer;
  *
  * <p>At t = 0 every hub loses its connection. Each notices within {@link #DETECTION_SPREAD_NANOS}
  * (a seeded draw, the same for every strategy), waits what its strategy says, and attempts to
- * connect. The attempt reaches a connect server, whose strategy either accepts it at once (a cache
- * hit), refuses it with a retry-after hint, or sends it to the {@link Database}. The hub waits for
- * the answer at most {@code timeout}; an answer later than that is lost (but the database did the
- * work), and the hub retries after its strategy's delay. An answer reaches the hub one round trip
- * ({@link #ROUND_TRIP_NANOS}) after the server has it. Connected hubs stay connected.
+ * connect. A load balancer sends each attempt to one of the connect servers, uniformly at random;
+ * the server either accepts it at once (a cache hit), refuses it, or sends it to the
+ * {@link Database}'s queue. A hub waits for the database's answer at most {@code timeout}; an answer
+ * later than that is lost (but the database did the work: <em>wasted</em>), and the hub retries
+ * after its strategy's delay. Answers and refusals reach the hub one round trip
+ * ({@link #ROUND_TRIP_NANOS}) after the server has them. Connected hubs stay connected.
  *
  * <p>Time is a {@link ManualClock} that the event loop advances to each event before handling it,
- * so the library's classes used by a strategy see exactly the simulated time (the clock reads
- * zero at the drop; a strategy's warm-up runs before, on a clock of its own). The loop keeps one
- * binary heap of pending events ({@link EventQueue}); an event is one {@code long} holding its
- * kind and its hub. Each hub has exactly one pending event at any time (its next attempt, the
- * answer it will hear, or the deadline at which it gives up), since the {@link Database} tells on
- * arrival when each request completes. A run of millions of attempts thus allocates nothing
- * beyond what the strategy itself does.
+ * so the library's classes a strategy uses see exactly the simulated time (the clock reads zero at
+ * the drop). The loop keeps one 4-ary heap of pending events ({@link EventQueue}); an event is one
+ * {@code long} holding its kind, the hub and the hub's attempt number, and the hubs' state lives in
+ * primitive arrays, so a run of millions of attempts allocates little beyond what the strategy's
+ * library classes do.
  *
  * <p>Events later than the configured duration are not processed. Same configuration and seed,
  * same result, to the last count.
@@ -46,6 +45,13 @@ public final class Simulation {
   private static final long KIND_TIMEOUT = 1L;
   private static final long KIND_DATABASE_DONE = 2L;
   private static final long KIND_CONNECTED = 3L;
+  private static final int ATTEMPT_BITS = 28;
+  private static final int ATTEMPT_MASK = (1 << ATTEMPT_BITS) - 1;
+
+  private static final byte IDLE = 0;
+  private static final byte WAITING = 1;
+  private static final byte ANSWERED = 2;
+  private static final byte CONNECTED = 3;
 
   private final StormConfig config;
   private final Strategy strategy;
@@ -71,153 +77,190 @@ public final class Simulation {
    * @return what was measured
    */
   public SimulationResult run(IntConsumer progress) {
+    return new Run().go(progress);
+  }
+
+  /** The state of one run. */
+  private final class Run {
     final int hubs = config.hubs();
     final long duration = config.durationNanos();
     final long timeout = config.timeoutNanos();
     final int seconds = config.durationSeconds();
 
-    ManualClock clock = ManualClock.instant();
-    Database database = new Database(config.capacity());
-    int[] databaseDone = new int[seconds];
-    long[] databaseTotal = {0};
-    // What the server submitted last, for the hub whose attempt is being handled.
-    long[] lastDone = {-1};
-    int[] lastHub = {-1};
-    boolean[] observes = {false};
-    long[] nowRef = {0};
-    EventQueue events = new EventQueue(hubs + 16);
-    Strategy.Database gateway = hub -> {
-      long done = database.submit(nowRef[0]);
-      lastDone[0] = done;
-      lastHub[0] = hub;
-      if (done <= duration) {
-        databaseTotal[0]++;
-        databaseDone[(int) Math.min(seconds - 1, done / NANOS_PER_SECOND)]++;
-      }
-      if (observes[0]) {
-        events.add(done, event(KIND_DATABASE_DONE, hub));
-      }
-    };
-    Strategy.Run run = strategy.start(config, clock, new SplittableRandom(strategySeed), gateway);
-    observes[0] = run.observesDatabase();
-    long clockAt = 0; // simulated time the clock has been advanced to, relative to the drop
+    final ManualClock clock = ManualClock.instant();
+    final Database database = new Database(config.capacity());
+    final EventQueue events = new EventQueue(2 * hubs + 16);
+    // Per hub: its state, attempt number, deadline, the request it waits for, its last request
+    // number and how many of its requests the database still holds.
+    final byte[] status = new byte[hubs];
+    final int[] attemptNo = new int[hubs];
+    final long[] deadline = new long[hubs];
+    final int[] waitingOn = new int[hubs];
+    final int[] lastRequest = new int[hubs];
+    final int[] inDatabase = new int[hubs];
 
-    int[] attempts = new int[seconds];
-    int[] rejectedPerSecond = new int[seconds];
-    int[] connectedIn = new int[seconds];
-    long totalAttempts = 0;
-    long wasted = 0;
-    long rejected = 0;
-    long cacheHits = 0;
-    int connected = 0;
-    final int half = (hubs + 1) / 2;
-    final int ninetyNine = (int) Math.ceil(hubs * 0.99);
-    long to50 = -1;
-    long to99 = -1;
-    long to100 = -1;
+    final int[] attempts = new int[seconds];
+    final int[] databaseDone = new int[seconds];
+    final int[] offered = new int[seconds];
+    final int[] rejectedPerSecond = new int[seconds];
+    final int[] connectedIn = new int[seconds];
+    long now;
+    long totalAttempts;
+    long databaseTotal;
+    long wasted;
+    long rejected;
+    long cacheHits;
+    int connected;
+    boolean submitted;
 
-    // The same detection offsets for every strategy: they come from the seed alone.
-    SplittableRandom detection = new SplittableRandom(config.seed());
-    for (int hub = 0; hub < hubs; hub++) {
-      long noticed = detection.nextLong(DETECTION_SPREAD_NANOS);
-      events.add(noticed + run.firstAttemptDelayNanos(hub), event(KIND_ATTEMPT, hub));
-    }
+    SimulationResult go(IntConsumer progress) {
+      Strategy.Database gateway = this::submit;
+      Strategy.Run run = strategy.start(config, clock, new SplittableRandom(strategySeed), gateway);
+      boolean observes = run.observesDatabase();
+      SplittableRandom balancer = new SplittableRandom(config.seed() ^ 0x10AD_BA1A_5CE5L);
+      final int half = (hubs + 1) / 2;
+      final int ninetyNine = (int) Math.ceil(hubs * 0.99);
+      long to50 = -1;
+      long to99 = -1;
+      long to100 = -1;
 
-    int nextProgress = 10;
-    long progressStep = Math.max(1, duration / 10);
-    while (!events.isEmpty() && events.peekTime() <= duration) {
-      long payload = events.poll();
-      long now = events.lastTime();
-      nowRef[0] = now;
-      if (now > clockAt) {
-        clock.advanceNanos(now - clockAt);
-        clockAt = now;
+      // The same detection offsets for every strategy: they come from the seed alone.
+      SplittableRandom detection = new SplittableRandom(config.seed());
+      long[] noticed = new long[hubs];
+      for (int hub = 0; hub < hubs; hub++) {
+        noticed[hub] = detection.nextLong(DETECTION_SPREAD_NANOS);
       }
-      while (nextProgress <= 100 && now >= progressStep * (nextProgress / 10)) {
+      for (int hub = 0; hub < hubs; hub++) {
+        events.add(noticed[hub] + run.firstAttemptDelayNanos(hub), event(KIND_ATTEMPT, hub, 0));
+      }
+
+      int nextProgress = 10;
+      long progressStep = Math.max(1, duration / 10);
+      while (!events.isEmpty() && events.peekTime() <= duration) {
+        long payload = events.poll();
+        advanceTo(events.lastTime());
+        while (nextProgress <= 100 && now >= progressStep * (nextProgress / 10)) {
+          progress.accept(nextProgress);
+          nextProgress += 10;
+        }
+        int second = (int) Math.min(seconds - 1, now / NANOS_PER_SECOND);
+        int hub = (int) payload;
+        long kind = payload >>> 60;
+        int number = (int) (payload >>> 32) & ATTEMPT_MASK;
+        if (kind == KIND_DATABASE_DONE) {
+          int doneHub = database.currentHub();
+          int request = database.currentRequest();
+          inDatabase[doneHub]--;
+          databaseTotal++;
+          databaseDone[second]++;
+          if (observes) {
+            run.databaseAnswered(doneHub, request);
+          }
+          long answerAt = now + Database.BASE_LATENCY_NANOS + ROUND_TRIP_NANOS;
+          if (status[doneHub] == WAITING && waitingOn[doneHub] == request && answerAt <= deadline[doneHub]) {
+            status[doneHub] = ANSWERED;
+            events.add(answerAt, event(KIND_CONNECTED, doneHub, attemptNo[doneHub]));
+          } else {
+            wasted++;
+          }
+          long next = database.startNext(now);
+          if (next >= 0) {
+            events.add(next, event(KIND_DATABASE_DONE, 0, 0));
+          }
+          continue;
+        }
+        if (kind == KIND_TIMEOUT) {
+          if (status[hub] != WAITING || attemptNo[hub] != number) {
+            continue; // answered in time, or an older attempt's
+          }
+          status[hub] = IDLE;
+          long delay = run.timedOutDelayNanos(hub);
+          if (delay != 0) {
+            events.add(now + delay, event(KIND_ATTEMPT, hub, 0));
+            continue;
+          }
+          kind = KIND_ATTEMPT; // an immediate retry is an attempt now, without a trip through the heap
+        }
+        if (kind == KIND_ATTEMPT) {
+          totalAttempts++;
+          attempts[second]++;
+          int n = (attemptNo[hub] + 1) & ATTEMPT_MASK;
+          attemptNo[hub] = n;
+          submitted = false;
+          int server = config.servers() == 1 ? 0 : balancer.nextInt(config.servers());
+          int answer = run.attempt(hub, server);
+          if (answer == Strategy.Run.ACCEPTED) {
+            cacheHits++;
+            status[hub] = ANSWERED;
+            events.add(now + ROUND_TRIP_NANOS, event(KIND_CONNECTED, hub, n));
+          } else if (answer == Strategy.Run.TO_DATABASE) {
+            if (submitted) {
+              waitingOn[hub] = lastRequest[hub];
+            } else if (inDatabase[hub] == 0) {
+              throw new IllegalStateException(strategy.name() + " sent hub " + hub
+                  + " to the database without a request for it");
+            } // else: it waits for its latest request, which a cache shares
+            status[hub] = WAITING;
+            deadline[hub] = now + timeout;
+            events.add(now + timeout, event(KIND_TIMEOUT, hub, n));
+          } else if (answer == Strategy.Run.REFUSED) {
+            rejected++;
+            rejectedPerSecond[second]++;
+            status[hub] = IDLE;
+            long wait = run.refusedDelayNanos(hub);
+            events.add(now + ROUND_TRIP_NANOS + wait, event(KIND_ATTEMPT, hub, 0));
+          } else {
+            throw new IllegalStateException(strategy.name() + " answered " + answer);
+          }
+        } else { // KIND_CONNECTED
+          status[hub] = CONNECTED;
+          run.connected(hub);
+          connected++;
+          connectedIn[second]++;
+          if (connected == half) {
+            to50 = now;
+          }
+          if (connected == ninetyNine) {
+            to99 = now;
+          }
+          if (connected == hubs) {
+            to100 = now;
+          }
+        }
+      }
+      while (nextProgress <= 100) {
         progress.accept(nextProgress);
         nextProgress += 10;
       }
-      int second = (int) Math.min(seconds - 1, now / NANOS_PER_SECOND);
-      int hub = (int) payload;
-      long kind = payload >>> 32;
-      if (kind == KIND_TIMEOUT) {
-        long delay = run.retryDelayNanos(hub);
-        if (delay != 0) {
-          events.add(now + delay, event(KIND_ATTEMPT, hub));
-          continue;
-        }
-        // An immediate retry is an attempt now: handled at once, without a trip through the heap.
-        kind = KIND_ATTEMPT;
+      int[] connectedAtSecondEnd = new int[seconds];
+      int running = 0;
+      for (int s = 0; s < seconds; s++) {
+        running += connectedIn[s];
+        connectedAtSecondEnd[s] = running;
       }
-      if (kind == KIND_ATTEMPT) {
-        totalAttempts++;
-        attempts[second]++;
-        lastHub[0] = -1;
-        long answer = run.admit(hub);
-        if (answer == Strategy.Run.ACCEPTED) {
-          cacheHits++;
-          events.add(now + ROUND_TRIP_NANOS, event(KIND_CONNECTED, hub));
-        } else if (answer == Strategy.Run.TO_DATABASE) {
-          if (lastHub[0] != hub) {
-            throw new IllegalStateException(strategy.name() + " sent hub " + hub
-                + " to the database without submitting a request for it");
-          }
-          long done = lastDone[0];
-          long answerAt = done + Database.BASE_LATENCY_NANOS + ROUND_TRIP_NANOS;
-          boolean inTime = answerAt <= now + timeout;
-          if (!inTime && done <= duration) {
-            wasted++;
-          }
-          // The hub hears the answer in time, or gives up at its deadline and backs off.
-          events.add(inTime ? answerAt : now + timeout, event(inTime ? KIND_CONNECTED : KIND_TIMEOUT, hub));
-        } else {
-          rejected++;
-          rejectedPerSecond[second]++;
-          long wait = run.retryAfterDelayNanos(hub, answer);
-          events.add(now + ROUND_TRIP_NANOS + wait, event(KIND_ATTEMPT, hub));
-        }
-      } else if (kind == KIND_DATABASE_DONE) {
-        run.databaseAnswered(hub);
-      } else { // KIND_CONNECTED
-        connected++;
-        connectedIn[second]++;
-        if (connected == half) {
-          to50 = now;
-        }
-        if (connected == ninetyNine) {
-          to99 = now;
-        }
-        if (connected == hubs) {
-          to100 = now;
-        }
-      }
-    }
-    while (nextProgress <= 100) {
-      progress.accept(nextProgress);
-      nextProgress += 10;
+      return new SimulationResult(strategy.name(), hubs, config.capacity(), config.servers(), attempts,
+          databaseDone, offered, rejectedPerSecond, connectedAtSecondEnd, totalAttempts, databaseTotal, wasted,
+          rejected, cacheHits, database.peakQueue(), to50, to99, to100);
     }
 
-    int[] connectedAtSecondEnd = new int[seconds];
-    int running = 0;
-    for (int s = 0; s < seconds; s++) {
-      running += connectedIn[s];
-      connectedAtSecondEnd[s] = running;
+    private void advanceTo(long time) {
+      if (time > now) {
+        clock.advanceNanos(time - now);
+        now = time;
+      }
     }
-    return new SimulationResult(
-        strategy.name(),
-        hubs,
-        attempts,
-        databaseDone,
-        rejectedPerSecond,
-        connectedAtSecondEnd,
-        totalAttempts,
-        databaseTotal[0],
-        wasted,
-        rejected,
-        cacheHits,
-        to50,
-        to99,
-        to100);
+
+    /** A server sends the database a request for {@code hub}, now. */
+    private int submit(int hub) {
+      int request = ++lastRequest[hub];
+      inDatabase[hub]++;
+      submitted = true;
+      offered[(int) Math.min(seconds - 1, now / NANOS_PER_SECOND)]++;
+      if (database.offer(now, hub, request)) {
+        events.add(database.startNext(now), event(KIND_DATABASE_DONE, 0, 0));
+      }
+      return request;
+    }
   }
 
   /** Told how far each strategy's run has come; called from the simulation threads. */
@@ -284,7 +327,7 @@ public final class Simulation {
     }
   }
 
-  private static long event(long kind, int hub) {
-    return (kind << 32) | (hub & 0xFFFF_FFFFL);
+  private static long event(long kind, int hub, int attempt) {
+    return (kind << 60) | ((long) (attempt & ATTEMPT_MASK) << 32) | (hub & 0xFFFF_FFFFL);
   }
 }

@@ -8,9 +8,10 @@ import java.util.random.RandomGenerator;
  * {@link Simulation}: what each hub waits between attempts, and what a connect server does with an
  * attempt that reaches it.
  *
- * <p>Implementations plug in the library's real classes (its backoff schedules, token bucket,
- * bulkhead and caching authenticator); the simulation only supplies time, through the
- * {@link ManualClock} it advances from event to event, and the database those classes protect.
+ * <p>Implementations plug in the library's real classes (its reconnect plan, backoff schedules,
+ * admission, caching authenticator); the simulation only supplies time, through the
+ * {@link ManualClock} it advances from event to event, the load balancer's choice of server, and
+ * the database those classes protect.
  */
 public interface Strategy {
 
@@ -35,28 +36,29 @@ public interface Strategy {
   /** The simulated database as the connect servers see it. */
   interface Database {
     /**
-     * Sends one authentication for hub {@code hub} to the database, now. The request joins the
-     * database's queue; if the run {@linkplain Run#observesDatabase() observes the database}, its
-     * {@link Run#databaseAnswered(int)} is called when the request completes.
+     * Sends one authentication for hub {@code hub} to the database's queue, now. If the run
+     * {@linkplain Run#observesDatabase() observes the database}, its
+     * {@link Run#databaseAnswered(int, int)} is called when the request completes.
      *
      * @param hub the hub the request is for
+     * @return the request's number among this hub's requests, from 1
      */
-    void submit(int hub);
+    int submit(int hub);
   }
 
-  /** The behaviour of one run; called from the simulation thread only. */
+  /** The behaviour of one run; called from the simulation thread only, at the clock's time. */
   interface Run {
 
+    /** {@link #attempt(int, int)}'s answer when the server admits the hub at once (a cache hit). */
+    int ACCEPTED = 0;
     /**
-     * {@link #admit(int)}'s answer when the hub waits for the database: for the request the
-     * server has just {@linkplain Database#submit(int) submitted} for this hub.
+     * {@link #attempt(int, int)}'s answer when the hub waits for the database: for the request the
+     * server has just {@linkplain Database#submit(int) submitted} for it, or, if it submitted none,
+     * for the hub's latest request still in the database (one a cache shares).
      */
-    long TO_DATABASE = -1L;
-    /**
-     * {@link #admit(int)}'s answer when the server accepts at once (a cache hit), whether or not
-     * it also sent the database a request in the background (a refresh).
-     */
-    long ACCEPTED = -2L;
+    int TO_DATABASE = 1;
+    /** {@link #attempt(int, int)}'s answer when the server refuses the hub. */
+    int REFUSED = 2;
 
     /**
      * Returns how long hub {@code hub} waits after noticing the drop before its first attempt.
@@ -67,35 +69,41 @@ public interface Strategy {
     long firstAttemptDelayNanos(int hub);
 
     /**
-     * Returns how long the hub waits after an attempt that timed out or failed.
+     * Handles an attempt of hub {@code hub} that the load balancer sent to server {@code server}.
+     *
+     * @param hub the hub's index
+     * @param server the server's index, from 0 to {@code servers - 1}
+     * @return {@link #ACCEPTED}, {@link #TO_DATABASE} or {@link #REFUSED}
+     */
+    int attempt(int hub, int server);
+
+    /**
+     * Returns how long the hub waits after hearing the refusal of its last attempt (one round trip
+     * after it).
      *
      * @param hub the hub's index
      * @return nanoseconds, zero or more
      */
-    long retryDelayNanos(int hub);
+    long refusedDelayNanos(int hub);
 
     /**
-     * Returns how long the hub waits after the server refused it with a retry-after hint.
+     * Returns how long the hub waits after giving up on an attempt at its timeout.
      *
      * @param hub the hub's index
-     * @param hintNanos the server's hint
-     * @return nanoseconds, at least {@code hintNanos}
+     * @return nanoseconds, zero or more
      */
-    long retryAfterDelayNanos(int hub, long hintNanos);
+    long timedOutDelayNanos(int hub);
 
     /**
-     * Handles an attempt that reaches a connect server now. The server sends the database what it
-     * needs through the {@link Database} given to {@link Strategy#start}.
+     * Called when the hub is connected, at the instant it hears so.
      *
      * @param hub the hub's index
-     * @return {@link #TO_DATABASE}, {@link #ACCEPTED}, or a rejection's retry-after hint in
-     *     nanoseconds (zero or more)
      */
-    long admit(int hub);
+    default void connected(int hub) {}
 
     /**
-     * Returns whether {@link #databaseAnswered(int)} must be called; a run that holds nothing
-     * while the database works says no and saves the simulation one event per request.
+     * Returns whether {@link #databaseAnswered(int, int)} must be called; a run that holds nothing
+     * while the database works says no.
      *
      * @return {@code true} to be told when each database request completes
      */
@@ -104,11 +112,12 @@ public interface Strategy {
     }
 
     /**
-     * Called, when {@link #observesDatabase()} says so, at the instant the database completes the
-     * request an {@link #admit(int)} sent it, whether or not the hub still waits for the answer.
+     * Called, when {@link #observesDatabase()} says so, at the instant the database completes a
+     * request, whether or not its hub still waits for the answer.
      *
      * @param hub the hub's index
+     * @param request the request's number, as {@link Database#submit(int)} returned it
      */
-    default void databaseAnswered(int hub) {}
+    default void databaseAnswered(int hub, int request) {}
   }
 }
