@@ -1,5 +1,6 @@
 package dev.shepherd.bulkhead;
 
+import dev.shepherd.core.internal.Calls;
 import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.internal.Durations;
 import dev.shepherd.core.Event;
@@ -154,9 +155,53 @@ public final class Bulkhead implements Policy {
   @Override
   public <T> T call(Callable<? extends T> action) throws Exception {
     Objects.requireNonNull(action, "action");
+    return guarded(action, Calls.CALLABLE);
+  }
+
+  /**
+   * Runs {@code action} holding a permit, as {@link #call(Callable)} does, without a checked
+   * exception; allocation-free when the permit is granted.
+   *
+   * @param action the guarded work
+   * @param <T> the result type
+   * @return what {@code action} returned
+   * @throws BulkheadFullException if no permit freed up within {@code maxWait}
+   * @throws dev.shepherd.core.UncheckedCallException around the {@link InterruptedException} if the
+   *     thread was interrupted while waiting for a permit (its interrupt status is set again)
+   */
+  @Override
+  public <T> T get(Supplier<? extends T> action) {
+    Objects.requireNonNull(action, "action");
+    try {
+      return guarded(action, Calls.SUPPLIER);
+    } catch (Exception e) {
+      throw Calls.unchecked(name, e);
+    }
+  }
+
+  /**
+   * Runs {@code action} holding a permit, as {@link #get(Supplier)} does.
+   *
+   * @param action the guarded work
+   * @throws BulkheadFullException if no permit freed up within {@code maxWait}
+   * @throws dev.shepherd.core.UncheckedCallException around the {@link InterruptedException} if the
+   *     thread was interrupted while waiting for a permit (its interrupt status is set again)
+   */
+  @Override
+  public void run(Runnable action) {
+    Objects.requireNonNull(action, "action");
+    try {
+      guarded(action, Calls.RUNNABLE);
+    } catch (Exception e) {
+      throw Calls.unchecked(name, e);
+    }
+  }
+
+  /** The one body of the three call forms: {@code action} has the shape {@code form} names. */
+  private <T> T guarded(Object action, int form) throws Exception {
     acquireSlot();
     try {
-      return action.call();
+      return Calls.invoke(action, form);
     } finally {
       pool.release();
     }

@@ -1,0 +1,299 @@
+package dev.shepherd.examples.readme;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.shepherd.auth.CachingAuthenticator;
+import dev.shepherd.auth.DeviceCredentials;
+import dev.shepherd.auth.HttpAuthenticator;
+import dev.shepherd.backoff.Backoff;
+import dev.shepherd.backoff.HttpRetry;
+import dev.shepherd.backoff.Reconnector;
+import dev.shepherd.backoff.Retry;
+import dev.shepherd.backoff.RetryBudget;
+import dev.shepherd.bulkhead.AdaptiveBulkhead;
+import dev.shepherd.bulkhead.Bulkhead;
+import dev.shepherd.core.Event;
+import dev.shepherd.core.Policy;
+import dev.shepherd.core.RetryAfter;
+import dev.shepherd.core.Sleeper;
+import dev.shepherd.core.Ticker;
+import dev.shepherd.ratelimit.SlotAdmission;
+import dev.shepherd.ratelimit.SlotRefusedException;
+import dev.shepherd.ratelimit.SlotTicket;
+import dev.shepherd.ratelimit.TokenBucket;
+import dev.shepherd.ratelimit.redis.RedisRateLimiter;
+import dev.shepherd.testing.ManualClock;
+import dev.shepherd.testing.ManualScheduler;
+import dev.shepherd.testing.RecordingListener;
+import io.lettuce.core.RedisClient;
+import io.lettuce.core.api.StatefulRedisConnection;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Every Java snippet of the top-level README.md, compiled: each region between
+ * {@code // README:begin} and {@code // README:end} is one README block, verbatim (once its common
+ * indentation is removed), in README order; {@link ReadmeSnippetsTest} checks that the two agree.
+ * The code around the regions only declares what a snippet uses and does not define (the user's
+ * own upstreams, requests and responses). Snippets that need no network are also run, by the test.
+ */
+final class ReadmeSnippets {
+
+  // ---- What the snippets take as given: the user's own types and objects. -----------------------
+
+  interface Upstream {
+    String fetch();
+  }
+
+  record Stock(int units) { }
+
+  interface Inventory {
+    Stock fetch(String sku) throws IOException;
+  }
+
+  record Quote(long cents) { }
+
+  interface Partner {
+    Quote quote(String order) throws IOException;
+  }
+
+  record Response(int status, String retryAfter) { }
+
+  static Response tooManyRequests(String retryAfter) {
+    return new Response(429, retryAfter);
+  }
+
+  /** A server's view of a request, in the slot admission snippet. */
+  interface ServerRequest {
+    String header(String name);
+  }
+
+  /** The response a server builds, in the slot admission snippet; records what it was given. */
+  static final class ServerResponse {
+    int status = 200;
+    final java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
+
+    ServerResponse status(int code) {
+      status = code;
+      return this;
+    }
+
+    ServerResponse header(String name, String value) {
+      headers.put(name, value);
+      return this;
+    }
+  }
+
+  /** The code under test in the ManualClock snippet: a client that sleeps 1 s, then 2 s. */
+  static final class Client {
+    private final Sleeper sleeper;
+
+    Client(Ticker ticker, Sleeper sleeper) {
+      this.sleeper = sleeper;
+    }
+
+    void connect() throws InterruptedException {
+      sleeper.sleep(Duration.ofSeconds(1));
+      sleeper.sleep(Duration.ofSeconds(2));
+    }
+  }
+
+  static Client myClient(Ticker ticker, Sleeper sleeper) {
+    return new Client(ticker, sleeper);
+  }
+
+  static void startWorkerThatSleeps(ManualClock clock) {
+    Thread worker = new Thread(() -> {
+      try {
+        clock.sleep(Duration.ofSeconds(30));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "readme-worker");
+    worker.setDaemon(true);
+    worker.start();
+  }
+
+  /** The API of the ManualScheduler snippet: fails its first call, then answers. */
+  static final class Api {
+    private int calls;
+
+    CompletionStage<String> fetchAsync() {
+      return ++calls == 1
+          ? CompletableFuture.failedFuture(new IOException("down"))
+          : CompletableFuture.completedFuture("up");
+    }
+  }
+
+  // ---- The README's snippets, in README order. -------------------------------------------------
+
+  static String core(Retry retry, TokenBucket limiter, Bulkhead bulkhead, Upstream upstream) {
+    // README:begin
+    Policy guarded = Policy.compose(retry, limiter, bulkhead); // retry sees the limiter's rejections
+    String answer = guarded.get(() -> upstream.fetch());       // call(...) if fetch throws checked exceptions
+    // README:end
+    return answer;
+  }
+
+  static Duration backoff() {
+    // README:begin
+    Backoff backoff = Backoff.fullJitter(Duration.ofSeconds(1), Duration.ofMinutes(5));
+    Backoff.Schedule schedule = backoff.start();   // or start(new SplittableRandom(seed)) in tests
+    Duration wait = schedule.nextDelay();          // uniform in [0, 1 s], then [0, 2 s], ... [0, 5 min]
+    // README:end
+    return wait;
+  }
+
+  static HttpResponse<String> retry(HttpClient client, HttpRequest request) throws Exception {
+    // README:begin
+    RetryBudget budget = RetryBudget.builder().ratio(0.2).minRetriesPerSecond(10).build();
+    Retry retry = Retry.builder().maxAttempts(4).maxElapsed(Duration.ofSeconds(20)).budget(budget).build();
+    HttpResponse<String> response = HttpRetry.send(client, request, BodyHandlers.ofString(), retry);
+    // README:end
+    return response;
+  }
+
+  static void reconnector() {
+    // README:begin
+    // A connection as the Reconnector sees it: a socket, and a stage that completes when it is lost.
+    final class HubConnection implements Reconnector.Connection {
+      private final Socket socket = new Socket();
+      private final CompletableFuture<Void> lost = new CompletableFuture<>();
+
+      static HubConnection open(InetSocketAddress server) throws IOException {
+        HubConnection connection = new HubConnection();
+        connection.socket.connect(server, 5_000);
+        new Thread(connection::read, "hub-reader").start();
+        return connection;
+      }
+
+      private void read() {
+        try (InputStream in = socket.getInputStream()) {
+          while (in.read() >= 0) {
+            // handle the server's messages
+          }
+          lost.complete(null);              // the server closed the connection
+        } catch (IOException e) {
+          lost.completeExceptionally(e);    // reset, or closed by close()
+        }
+      }
+
+      @Override
+      public CompletionStage<?> closed() {
+        return lost;
+      }
+
+      @Override
+      public void close() throws IOException {
+        socket.close();
+      }
+    }
+
+    InetSocketAddress server = new InetSocketAddress("127.0.0.1", 7000);
+    Reconnector<HubConnection> link = Reconnector.builder(() -> HubConnection.open(server))
+        .initialSpread(Duration.ofSeconds(30)).stableAfter(Duration.ofMinutes(1)).build();
+    link.start();   // ... link.close();
+    // README:end
+    link.close();
+  }
+
+  static Response tokenBucket() {
+    // README:begin
+    TokenBucket connect = TokenBucket.builder().name("connect").rate(100, Duration.ofSeconds(1)).burst(200).build();
+    long wait = connect.acquireOrRetryAfterNanos(1);          // 0 = granted, else nanoseconds until yes
+    if (wait > 0) return tooManyRequests(RetryAfter.formatNanos(wait)); // 429 + Retry-After
+    // README:end
+    return new Response(200, "");
+  }
+
+  static ServerResponse slotAdmission(byte[] sharedKey, long deviceKey, ServerRequest request,
+      ServerResponse response) {
+    // README:begin
+    SlotAdmission admission = SlotAdmission.builder().name("connect").permitsPerSecond(250)
+        .ticketKey(sharedKey).build();                          // 16 bytes every connect server knows
+    try {
+      admission.acquire(deviceKey, SlotTicket.parse(request.header(SlotAdmission.TICKET_HEADER)));
+    } catch (SlotRefusedException refused) {                   // a personal slot, with its ticket
+      response.status(429).header("Retry-After", refused.retryAfterHeader());
+      refused.slotHeader().ifPresent(slot -> response.header(SlotAdmission.SLOT_HEADER, slot));
+    }
+    // README:end
+    return response;
+  }
+
+  static Quote bulkhead(Inventory inventory, String sku, Partner client, String order) throws Exception {
+    // README:begin
+    Bulkhead bulkhead = Bulkhead.of("inventory", 10);
+    Stock stock = bulkhead.call(() -> inventory.fetch(sku));   // BulkheadFullException when 10 are in flight
+
+    AdaptiveBulkhead partner = AdaptiveBulkhead.builder().name("partner").minLimit(2).maxLimit(100)
+        .latencyTarget(Duration.ofMillis(250)).callTimeout(Duration.ofSeconds(2)).build();
+    Quote quote = partner.call(() -> client.quote(order));      // timeouts lower the limit
+    // README:end
+    return stock.units() > 0 ? quote : null;
+  }
+
+  static String auth(byte[] secretBytes) {
+    // README:begin
+    // shepherd-auth; the guard below is a Bulkhead, so this also needs shepherd-bulkhead (any Policy will do)
+    CachingAuthenticator<String> auth = CachingAuthenticator
+        .builder(HttpAuthenticator.of(URI.create("http://auth.internal:8080")))
+        .maxStale(Duration.ofMinutes(30))
+        .guard(Bulkhead.of("auth-db", 16))
+        .build();
+    String principal = auth.authenticate(DeviceCredentials.of("hub-42", secretBytes));
+    // AuthenticationException: wrong secret (401). BackendUnavailableException: 503 + Retry-After.
+    // README:end
+    return principal;
+  }
+
+  static void redis() {
+    // README:begin
+    StatefulRedisConnection<String, String> redis = RedisClient.create("redis://cache:6379").connect();
+    RedisRateLimiter connect = RedisRateLimiter.builder()
+        .name("connect").connection(redis)
+        .rate(500, Duration.ofSeconds(1)).burst(1000)   // for the whole fleet
+        .expectedServers(10)                            // if Redis is down: 50/s, burst 100 here
+        .build();
+    if (!connect.tryAcquire()) { /* 429 */ }
+    // README:end
+  }
+
+  static void manualClock() throws InterruptedException {
+    // README:begin
+    ManualClock clock = new ManualClock();           // instant mode: sleep() advances the clock
+    myClient(clock /* as Ticker */, clock /* as Sleeper */).connect();
+    assertEquals(List.of(Duration.ofSeconds(1), Duration.ofSeconds(2)), clock.sleeps());
+
+    ManualClock blocking = ManualClock.blocking();   // sleepers block until another thread advances
+    startWorkerThatSleeps(blocking);
+    blocking.awaitSleepers(1, Duration.ofSeconds(5)); // wait (in real time) until it is parked
+    blocking.advance(Duration.ofSeconds(30));         // wakes it exactly at its deadline, never before
+    // README:end
+  }
+
+  static void manualScheduler(Api api) {
+    // README:begin
+    ManualClock clock = new ManualClock();
+    ManualScheduler scheduler = new ManualScheduler(clock);   // its tasks run as the clock passes them
+    RecordingListener events = new RecordingListener();
+    Retry retry = Retry.builder().backoff(Backoff.constant(Duration.ofSeconds(1)))
+        .ticker(clock).scheduler(scheduler).listener(events).build();
+    CompletableFuture<String> reply = retry.callAsync(() -> api.fetchAsync());   // fails at once
+    clock.advance(Duration.ofSeconds(1));              // runs the second attempt, at exactly 1 s
+    assertEquals("up", reply.join());
+    assertEquals(List.of(Event.Kind.RETRY, Event.Kind.SUCCEEDED), events.kinds());
+    // README:end
+  }
+}
