@@ -201,6 +201,7 @@ final class RetryExecution {
   }
 
   private void emit(Event.Kind kind, long delayNanos, String detail, Throwable cause) {
-    retry.listener.onEvent(new Event(retry.name, kind, Duration.ofNanos(delayNanos), detail, cause));
+    retry.listener.onEvent(
+        new Event(retry.name, kind, Duration.ofNanos(delayNanos), detail, cause, attempts, 0, 0L, 0L, null, null));
   }
 }

@@ -367,8 +367,7 @@ public final class AdaptiveBulkhead implements Policy {
     pool.countRejection();
     int current = pool.limit();
     BulkheadFullException e = waited == null ? null : new BulkheadFullException(name, current, waited);
-    listener.onEvent(new Event(name, Event.Kind.REJECTED, Duration.ZERO,
-        "limit of " + current + " concurrent calls reached", e));
+    listener.onEvent(Event.rejected(name, Duration.ZERO, 1, "limit of " + current + " concurrent calls reached", e));
     return e;
   }
 

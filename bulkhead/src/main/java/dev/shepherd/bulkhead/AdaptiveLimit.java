@@ -141,7 +141,7 @@ final class AdaptiveLimit {
       return;
     }
     publish();
-    listener.onEvent(Event.of(name, Event.Kind.LIMIT_CHANGED, "limit " + from + " -> " + to + " (" + reason + ")"));
+    listener.onEvent(Event.limitChanged(name, from, to, "limit " + from + " -> " + to + " (" + reason + ")"));
   }
 
   /** Copies floor(estimate) to the pool until the two agree; see the design note. */

@@ -242,7 +242,7 @@ public final class Bulkhead implements Policy {
     Checks.positive(maxConcurrent, "maxConcurrent");
     int previous = pool.setLimit(maxConcurrent);
     if (previous != maxConcurrent) {
-      listener.onEvent(Event.of(name, Event.Kind.LIMIT_CHANGED, "limit " + previous + " -> " + maxConcurrent));
+      listener.onEvent(Event.limitChanged(name, previous, maxConcurrent, "limit " + previous + " -> " + maxConcurrent));
     }
   }
 
@@ -328,8 +328,7 @@ public final class Bulkhead implements Policy {
     pool.countRejection();
     int limit = pool.limit();
     BulkheadFullException e = waited == null ? null : new BulkheadFullException(name, limit, waited);
-    listener.onEvent(new Event(name, Event.Kind.REJECTED, Duration.ZERO,
-        "limit of " + limit + " concurrent calls reached", e));
+    listener.onEvent(Event.rejected(name, Duration.ZERO, 1, "limit of " + limit + " concurrent calls reached", e));
     return e;
   }
 

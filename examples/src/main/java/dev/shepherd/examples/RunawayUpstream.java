@@ -2,6 +2,9 @@ package dev.shepherd.examples;
 
 import dev.shepherd.bulkhead.AdaptiveBulkhead;
 import dev.shepherd.core.EventListener;
+import dev.shepherd.micrometer.BulkheadMetrics;
+import dev.shepherd.micrometer.MetricsListener;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.http.HttpClient;
@@ -28,6 +31,9 @@ import java.util.function.Supplier;
  * StubUpstream}) at a steady rate; mid-run the API stops answering. Without a bulkhead the calls in
  * flight grow for as long as the stall lasts; through an {@code AdaptiveBulkhead} they stay bounded
  * and callers are refused at once. Prints a timeline per run and a summary; bounded in time.
+ *
+ * <p>While it runs, a Prometheus scrape endpoint on 127.0.0.1 (its address is printed first) shows
+ * the bulkhead's calls in flight, its limit falling to its minimum and its refusals.
  */
 public final class RunawayUpstream {
 
@@ -99,9 +105,10 @@ public final class RunawayUpstream {
       err.println("Try --help for the options.");
       return 2;
     }
-    try {
+    try (MetricsEndpoint metrics = MetricsEndpoint.start()) {
+      out.println("metrics: " + metrics.uri() + " (Prometheus; alert rules: examples/prometheus/shepherd-alerts.yml)");
       List<Summary> summaries = new ArrayList<>();
-      for (Caller caller : callers()) {
+      for (Caller caller : callers(metrics.registry())) {
         summaries.add(replay(plan, caller, out));
       }
       out.println();
@@ -138,9 +145,9 @@ public final class RunawayUpstream {
         "");
   }
 
-  /** The callers compared, in order; each call makes fresh ones. */
-  static List<Caller> callers() {
-    return List.of(unprotected(), adaptive());
+  /** The callers compared, in order; each call makes fresh ones, with meters in {@code registry}. */
+  static List<Caller> callers(MeterRegistry registry) {
+    return List.of(unprotected(), adaptive(registry));
   }
 
   /**
@@ -148,6 +155,11 @@ public final class RunawayUpstream {
    * timeout on each request so that a stalled call ends and teaches the bulkhead to shrink.
    */
   static Caller adaptive() {
+    return adaptive(null);
+  }
+
+  /** {@link #adaptive()}, its bulkhead bound to {@code registry} unless that is null. */
+  static Caller adaptive(MeterRegistry registry) {
     AdaptiveBulkhead bulkhead = AdaptiveBulkhead.builder()
         .name("partner-api")
         .minLimit(2)
@@ -157,8 +169,11 @@ public final class RunawayUpstream {
         .latencyTolerance(4.0)
         .callTimeout(Duration.ofSeconds(1))
         .dropWhen(failure -> failure instanceof HttpTimeoutException || failure instanceof TimeoutException)
-        .listener(EventListener.noop())
+        .listener(registry == null ? EventListener.noop() : new MetricsListener(registry))
         .build();
+    if (registry != null) {
+      BulkheadMetrics.of(bulkhead).bindTo(registry);
+    }
     return new Caller() {
       @Override
       public String name() {

@@ -323,6 +323,6 @@ final class Gcra extends GcraPadAfter {
 
   static Event rejectionEvent(String name, long retryAfterNanos, int permits, String what) {
     String detail = permits == 1 ? what : String.format(Locale.ROOT, "%s (%d permits)", what, permits);
-    return new Event(name, Event.Kind.REJECTED, Duration.ofNanos(retryAfterNanos), detail, null);
+    return Event.rejected(name, Duration.ofNanos(retryAfterNanos), permits, detail, null);
   }
 }

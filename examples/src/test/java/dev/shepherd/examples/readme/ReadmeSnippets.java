@@ -12,8 +12,15 @@ import dev.shepherd.backoff.Retry;
 import dev.shepherd.backoff.RetryBudget;
 import dev.shepherd.bulkhead.AdaptiveBulkhead;
 import dev.shepherd.bulkhead.Bulkhead;
+import dev.shepherd.circuitbreaker.AdaptiveThrottle;
+import dev.shepherd.circuitbreaker.CircuitBreaker;
+import dev.shepherd.circuitbreaker.Fallback;
+import dev.shepherd.circuitbreaker.ThrottledException;
+import dev.shepherd.circuitbreaker.Timeout;
 import dev.shepherd.core.Event;
+import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
+import dev.shepherd.core.RejectedException;
 import dev.shepherd.core.RetryAfter;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
@@ -25,6 +32,12 @@ import dev.shepherd.ratelimit.redis.RedisRateLimiter;
 import dev.shepherd.testing.ManualClock;
 import dev.shepherd.testing.ManualScheduler;
 import dev.shepherd.testing.RecordingListener;
+import dev.shepherd.micrometer.AuthMetrics;
+import dev.shepherd.micrometer.BackoffMetrics;
+import dev.shepherd.micrometer.BulkheadMetrics;
+import dev.shepherd.micrometer.MetricsListener;
+import dev.shepherd.micrometer.RateLimiterMetrics;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.io.IOException;
@@ -40,6 +53,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
 
 /**
  * Every Java snippet of the top-level README.md, compiled: each region between
@@ -134,6 +148,31 @@ final class ReadmeSnippets {
           ? CompletableFuture.failedFuture(new IOException("down"))
           : CompletableFuture.completedFuture("up");
     }
+  }
+
+  /** The home's state, as the circuitbreaker snippets read it from the cloud or from the hub. */
+  record HomeState(String source) { }
+
+  /** The cloud API of the circuitbreaker snippets: down. */
+  static final class CloudApi {
+    HomeState homeState(String homeId) throws IOException {
+      throw new IOException("cloud API unreachable");
+    }
+
+    CompletionStage<HomeState> homeStateAsync(String homeId) {
+      return CompletableFuture.failedFuture(new IOException("cloud API unreachable"));
+    }
+  }
+
+  /** The hub on the local network. */
+  static final class Hub {
+    HomeState homeState() {
+      return new HomeState("hub");
+    }
+  }
+
+  static void send() throws IOException {
+    // the request goes out here
   }
 
   // ---- The README's snippets, in README order. -------------------------------------------------
@@ -244,6 +283,65 @@ final class ReadmeSnippets {
     return stock.units() > 0 ? quote : null;
   }
 
+  static HomeState cloudOrHub(ExecutorService calls, Hub hub, CloudApi api, String homeId) throws Exception {
+    // README:begin
+    CircuitBreaker breaker = CircuitBreaker.builder().name("cloud").build();
+    Timeout timeout = Timeout.builder().name("cloud").timeout(Duration.ofSeconds(2)).executor(calls).build();
+    Fallback<HomeState> viaHub = Fallback.<HomeState>builder((result, failure) -> hub.homeState())
+        .name("hub-local").handle(IOException.class).handle(RejectedException.class).build();
+
+    Policy cloud = Policy.compose(breaker, timeout);   // the breaker counts each timeout as a failure
+    HomeState state = viaHub.answer(() -> cloud.call(() -> api.homeState(homeId)));
+    // README:end
+    for (int i = 0; i < 30; i++) {
+      viaHub.answer(() -> cloud.call(() -> api.homeState(homeId)));
+    }
+    assertEquals(CircuitBreaker.State.OPEN, breaker.state(), "20 failures of 20 open the breaker");
+    return state;
+  }
+
+  static CompletionStage<HomeState> cloudOrHubAsync(Hub hub, CloudApi api, String homeId) {
+    // README:begin
+    CircuitBreaker breaker = CircuitBreaker.of("cloud");
+    Timeout timeout = Timeout.builder().name("cloud").timeout(Duration.ofSeconds(2)).build(); // shared timer
+    Fallback<HomeState> viaHub = Fallback.of("hub-local", hub::homeState);
+
+    CompletionStage<HomeState> state =
+        viaHub.answerAsync(() -> Policy.compose(breaker, timeout).callAsync(() -> api.homeStateAsync(homeId)));
+    // README:end
+    return state;
+  }
+
+  static long permission(CircuitBreaker breaker) {
+    // README:begin
+    long permission = breaker.tryAcquirePermission();
+    if (permission != CircuitBreaker.NOT_PERMITTED) {
+      long start = System.nanoTime();
+      try {
+        send();
+        breaker.onSuccess(permission, System.nanoTime() - start);
+      } catch (IOException e) {
+        breaker.onError(permission, System.nanoTime() - start, e);
+      }
+    }
+    // README:end
+    return breaker.windowCalls();
+  }
+
+  static AdaptiveThrottle throttle(CloudApi api, String homeId) throws Exception {
+    // README:begin
+    AdaptiveThrottle throttle = AdaptiveThrottle.builder().name("cloud").build();   // K = 2, 2 min window
+    try {
+      HomeState state = throttle.call(() -> api.homeState(homeId));
+    } catch (ThrottledException e) {
+      // rejected locally, the request never left: back off, or answer from the hub
+    } catch (IOException e) {
+      // the backend refused: counted, so the throttle rejects more of what follows
+    }
+    // README:end
+    return throttle;
+  }
+
   static String auth(byte[] secretBytes) {
     // README:begin
     // shepherd-auth; the guard below is a Bulkhead, so this also needs shepherd-bulkhead (any Policy will do)
@@ -294,6 +392,19 @@ final class ReadmeSnippets {
     clock.advance(Duration.ofSeconds(1));              // runs the second attempt, at exactly 1 s
     assertEquals("up", reply.join());
     assertEquals(List.of(Event.Kind.RETRY, Event.Kind.SUCCEEDED), events.kinds());
+    // README:end
+  }
+
+  static void operating(MeterRegistry registry, Bulkhead dbBulkhead, CachingAuthenticator<?> authenticator,
+      List<Reconnector<?>> fleet) {
+    // README:begin
+    MetricsListener events = new MetricsListener(registry);          // shepherd.events, shepherd.retry.after
+    TokenBucket connect = TokenBucket.builder().name("connect").permitsPerSecond(500)
+        .listener(EventListener.logging().andThen(events)).build();
+    RateLimiterMetrics.of(connect).bindTo(registry);
+    BulkheadMetrics.of(dbBulkhead).bindTo(registry);
+    AuthMetrics.of(authenticator).bindTo(registry);
+    BackoffMetrics.reconnectors("hubs", fleet).bindTo(registry);     // a fleet in one process: one group
     // README:end
   }
 }

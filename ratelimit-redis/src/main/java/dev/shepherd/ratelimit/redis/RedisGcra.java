@@ -400,8 +400,8 @@ final class RedisGcra {
     }
     long now = ticker.read();
     if (circuit.compareAndSet(c, new Circuit(true, false, now, now + coolDownNanos, c.finishedNanos))) {
-      listener.onEvent(new Event(
-          name, Event.Kind.FALLBACK, Duration.ofNanos(coolDownNanos),
+      listener.onEvent(Event.fallback(
+          name, Duration.ofNanos(coolDownNanos),
           "Redis unavailable; " + fallbackDescription() + " until Redis answers (probed every "
               + Duration.ofNanos(coolDownNanos) + ")",
           cause));
@@ -432,8 +432,8 @@ final class RedisGcra {
         circuit.compareAndSet(
             probing, new Circuit(true, false, probing.openedAt, now + coolDownNanos, probing.finishedNanos));
         redisErrors.increment();
-        listener.onEvent(new Event(
-            name, Event.Kind.FALLBACK, Duration.ofNanos(coolDownNanos),
+        listener.onEvent(Event.fallback(
+            name, Duration.ofNanos(coolDownNanos),
             "Redis still unavailable; " + fallbackDescription(), cause));
       }
     });
@@ -517,7 +517,7 @@ final class RedisGcra {
 
   private Event rejection(Duration delay, int permits, String what) {
     String detail = permits == 1 ? what : String.format(Locale.ROOT, "%s (%d permits)", what, permits);
-    return new Event(name, Event.Kind.REJECTED, delay, detail, null);
+    return Event.rejected(name, delay, permits, detail, null);
   }
 
   private void checkPermits(int permits) {
