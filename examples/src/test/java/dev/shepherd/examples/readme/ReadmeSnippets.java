@@ -30,6 +30,9 @@ import dev.shepherd.core.Ticker;
 import dev.shepherd.ratelimit.KeyedRateLimiter;
 import dev.shepherd.ratelimit.KeyedTokenBucket;
 import dev.shepherd.ratelimit.LeakyBucketShaper;
+import dev.shepherd.ratelimit.SlotAdmission;
+import dev.shepherd.ratelimit.SlotRefusedException;
+import dev.shepherd.ratelimit.SlotTicket;
 import dev.shepherd.ratelimit.TokenBucket;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
 import dev.shepherd.testing.ManualClock;
@@ -101,6 +104,27 @@ final class ReadmeSnippets {
 
   static Response tooManyRequests(String retryAfter) {
     return new Response(429, retryAfter);
+  }
+
+  /** A server's view of a request, in the slot admission snippet. */
+  interface ServerRequest {
+    String header(String name);
+  }
+
+  /** The response a server builds, in the slot admission snippet; records what it was given. */
+  static final class ServerResponse {
+    int status = 200;
+    final java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
+
+    ServerResponse status(int code) {
+      status = code;
+      return this;
+    }
+
+    ServerResponse header(String name, String value) {
+      headers.put(name, value);
+      return this;
+    }
   }
 
   /** The code under test in the ManualClock snippet: a client that sleeps 1 s, then 2 s. */
@@ -276,6 +300,21 @@ final class ReadmeSnippets {
     // README:end
     perDevice.tryAcquire("hub-1");
     return new Response(200, "");
+  }
+
+  static ServerResponse slotAdmission(byte[] sharedKey, long deviceKey, ServerRequest request,
+      ServerResponse response) {
+    // README:begin
+    SlotAdmission admission = SlotAdmission.builder().name("connect").permitsPerSecond(250)
+        .ticketKey(sharedKey).build();                          // 16 bytes every connect server knows
+    try {
+      admission.acquire(deviceKey, SlotTicket.parse(request.header(SlotAdmission.TICKET_HEADER)));
+    } catch (SlotRefusedException refused) {                   // a personal slot, with its ticket
+      response.status(429).header("Retry-After", refused.retryAfterHeader());
+      refused.slotHeader().ifPresent(slot -> response.header(SlotAdmission.SLOT_HEADER, slot));
+    }
+    // README:end
+    return response;
   }
 
   static Quote bulkhead(Inventory inventory, String sku, Partner client, String order) throws Exception {

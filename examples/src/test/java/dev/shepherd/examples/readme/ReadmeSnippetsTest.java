@@ -89,6 +89,8 @@ class ReadmeSnippetsTest {
     assertEquals(200, ReadmeSnippets.tokenBucket(row -> 1, "row").status(), "a fresh bucket grants");
     assertEquals(new ReadmeSnippets.Verdict(true), ReadmeSnippets.deadlineGuard(name -> "2000",
         (device, secret) -> new ReadmeSnippets.Verdict(device.equals("hub-42")), "hub-42", new byte[0]));
+    assertEquals(200, ReadmeSnippets.slotAdmission(new byte[16], 42L, name -> null, new ReadmeSnippets.ServerResponse())
+        .status, "a fresh admission admits");
     ExecutorService calls = Executors.newFixedThreadPool(2);
     try {
       ReadmeSnippets.CloudApi api = new ReadmeSnippets.CloudApi();
