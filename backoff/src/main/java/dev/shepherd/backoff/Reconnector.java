@@ -19,7 +19,6 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.random.RandomGenerator;
 
@@ -55,11 +54,14 @@ import java.util.random.RandomGenerator;
  *       (the {@link RetryAfterJitter} rule).
  * </ol>
  *
- * <p><b>States</b> ({@link #state()}, and events to the listeners): {@code NEW} until started, then
+ * <p><b>States</b> ({@link #state()}, and events to the listener): {@code NEW} until started, then
  * {@code WAITING}, {@code CONNECTING}, {@code CONNECTED}, and finally {@code CLOSED}. The
- * {@linkplain Builder#listener(EventListener) event listener} receives {@code STATE_CHANGED} (detail:
- * the state's name), {@code RETRY} before each wait (with its delay) and {@code FAILED} for a failed
- * connect or a lost connection (with the cause).
+ * {@linkplain Builder#listener(EventListener) event listener} receives {@code STATE_CHANGED} with
+ * the typed states ({@link Event#previousState()}, {@link Event#state()}: values of {@link State}),
+ * {@code RETRY} before each wait (its {@link Event#delay() delay}, and as {@link Event#attempt()
+ * attempt} the number of connection attempts that failed since the last connection, 0 before the
+ * first) and {@code FAILED} for a failed connect (its attempt number and cause) or a lost connection
+ * (attempt 0, with the cause). {@link #connectAttempts()} counts every call of the connector.
  *
  * <p><b>Threading.</b> The loop runs on one thread created at {@link #start()} by the builder's
  * {@link ThreadFactory} (by default a daemon platform thread named {@code shepherd-reconnector-<name>};
@@ -144,7 +146,6 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
   private final RandomGenerator random;
   private final ThreadFactory threadFactory;
   private final EventListener listener;
-  private final Consumer<? super State> stateListener;
 
   private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
   private final AtomicReference<C> live = new AtomicReference<>();
@@ -152,6 +153,10 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
   private final CountDownLatch terminated = new CountDownLatch(1);
   private volatile boolean closed;
   private volatile Thread worker;
+  /** Connection attempts since the last connection; only the loop's thread writes it. */
+  private int attempt;
+  /** Every call of the connector; only the loop's thread writes it. */
+  private volatile long connectAttempts;
 
   private Reconnector(Builder<C> b) {
     this.connector = b.connector;
@@ -165,7 +170,6 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
     this.random = b.random;
     this.threadFactory = b.threadFactory != null ? b.threadFactory : defaultThreadFactory(b.name);
     this.listener = EventListener.guarded(b.listener == null ? EventListener.logging() : b.listener);
-    this.stateListener = b.stateListener;
   }
 
   /**
@@ -243,6 +247,16 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
   }
 
   /**
+   * Returns how many times this reconnector has called {@link Connector#connect()}, successful or
+   * not, since it was built.
+   *
+   * @return the connection attempts so far
+   */
+  public long connectAttempts() {
+    return connectAttempts;
+  }
+
+  /**
    * Returns this reconnector's name.
    *
    * @return the name given at build time
@@ -295,7 +309,7 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
         if (!changeState(State.WAITING)) {
           break;
         }
-        emit(Event.Kind.RETRY, wait, "waiting before connecting", null);
+        listener.onEvent(Event.retry(name, attempt, Duration.ofNanos(wait), "waiting before connecting", null));
         if (closed) {
           break; // closed by a listener on this thread, which close() does not interrupt
         }
@@ -311,13 +325,15 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
           break;
         }
         C connection;
+        attempt++;
+        connectAttempts++; // this race is benign: only the loop's thread writes, readers see a recent count
         try {
           connection = Objects.requireNonNull(connector.connect(), "connector returned null");
         } catch (Exception e) {
           if (closed) {
             break;
           }
-          emit(Event.Kind.FAILED, 0, "connect failed", e);
+          listener.onEvent(Event.failed(name, attempt, "connect failed", e));
           if (schedule == null) {
             schedule = backoff.start(rnd);
           }
@@ -325,6 +341,7 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
           continue;
         }
         long connectedAt = ticker.read(); // read before announcing CONNECTED: listeners may move time
+        attempt = 0;
         live.set(connection);
         if (closed || !changeState(State.CONNECTED)) {
           break; // close() raced with connect(): the finally block closes the connection
@@ -399,14 +416,7 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
       }
     } while (!state.compareAndSet(previous, next));
     if (previous != next) {
-      emit(Event.Kind.STATE_CHANGED, 0, next.name(), null);
-      if (stateListener != null) {
-        try {
-          stateListener.accept(next);
-        } catch (RuntimeException brokenListener) {
-          emit(Event.Kind.FAILED, 0, "state listener threw", brokenListener);
-        }
-      }
+      listener.onEvent(Event.stateChanged(name, previous, next, next.name()));
     }
     // A listener on the loop's thread may have called close(), which cannot interrupt that thread.
     return next != State.CLOSED && !closed;
@@ -465,7 +475,6 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
     private RandomGenerator random;
     private ThreadFactory threadFactory;
     private EventListener listener;
-    private Consumer<? super State> stateListener;
 
     private Builder(Connector<? extends C> connector) {
       this.connector = connector;
@@ -627,7 +636,9 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
 
     /**
      * Sets the listener for {@code STATE_CHANGED}, {@code RETRY} and {@code FAILED} events; it is
-     * {@linkplain EventListener#guarded(EventListener) guarded}.
+     * {@linkplain EventListener#guarded(EventListener) guarded}. It is called on the thread that
+     * changed the state (the loop's, or the one calling {@link Reconnector#close()}), in order for
+     * each thread; a typed state is {@code (Reconnector.State) event.state()}.
      *
      * @param listener the listener; default {@link EventListener#logging()}
      * @return this builder
@@ -635,20 +646,6 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
      */
     public Builder<C> listener(EventListener listener) {
       this.listener = Objects.requireNonNull(listener, "listener");
-      return this;
-    }
-
-    /**
-     * Sets a typed listener called with each new state, in order, on the thread that changed it
-     * (the loop's, or the one calling {@link Reconnector#close()}). What it throws is reported as a
-     * {@code FAILED} event and otherwise ignored.
-     *
-     * @param stateListener receives each new state; default none
-     * @return this builder
-     * @throws NullPointerException if {@code stateListener} is null
-     */
-    public Builder<C> stateListener(Consumer<? super State> stateListener) {
-      this.stateListener = Objects.requireNonNull(stateListener, "stateListener");
       return this;
     }
 

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.shepherd.backoff.Reconnector.State;
 import dev.shepherd.core.Event;
+import dev.shepherd.core.EventListener;
 import dev.shepherd.testing.ManualClock;
 import dev.shepherd.core.RejectedException;
 import java.io.IOException;
@@ -113,8 +114,19 @@ class ReconnectorTest {
         .sleeper(clock)
         .random(new SplittableRandom(42))
         .threadFactory(recordingFactory)
-        .stateListener(states::add)
-        .listener(events::add);
+        .listener(recording(s -> { }));
+  }
+
+  /** Records every event, the typed states in {@code states}, and hands each new state to {@code also}. */
+  private EventListener recording(java.util.function.Consumer<State> also) {
+    return e -> {
+      events.add(e);
+      if (e.kind() == Event.Kind.STATE_CHANGED) {
+        State s = (State) e.state();
+        states.add(s);
+        also.accept(s);
+      }
+    };
   }
 
   private void expectState(State expected) throws InterruptedException {
@@ -202,6 +214,14 @@ class ReconnectorTest {
     assertEquals(List.of(State.WAITING, State.CONNECTING, State.WAITING, State.CONNECTING, State.WAITING,
         State.CONNECTING, State.WAITING, State.CONNECTING, State.CONNECTED), seen);
     assertEquals(4, connector.calls.get());
+    assertEquals(4, reconnector.connectAttempts());
+    // typed data: each failure and each wait names its attempt; the wait before the first is attempt 0
+    assertEquals(List.of(1, 2, 3), events.stream().filter(e -> e.kind() == Event.Kind.FAILED)
+        .map(Event::attempt).collect(Collectors.toList()));
+    assertEquals(List.of(0, 1, 2, 3), events.stream().filter(e -> e.kind() == Event.Kind.RETRY)
+        .map(Event::attempt).collect(Collectors.toList()));
+    Event connected = events.stream().filter(e -> e.state() == State.CONNECTED).findFirst().orElseThrow();
+    assertEquals(State.CONNECTING, connected.previousState());
     List<Event> failures = events.stream().filter(e -> e.kind() == Event.Kind.FAILED).collect(Collectors.toList());
     assertEquals(3, failures.size());
     assertEquals("refused 3", failures.get(2).cause().getMessage());
@@ -307,12 +327,11 @@ class ReconnectorTest {
     reconnector = builder(() -> {
       calls.incrementAndGet();
       return new FakeConnection();
-    }).initialSpread(Duration.ofHours(1)).stateListener(s -> {
-      states.add(s);
+    }).initialSpread(Duration.ofHours(1)).listener(recording(s -> {
       if (s == State.WAITING) {
         self.get().close(); // on the loop's own thread: cannot be an interrupt
       }
-    }).build();
+    })).build();
     self.set(reconnector);
     reconnector.start();
     assertTrue(reconnector.awaitTermination(PATIENCE), "the loop must not sleep after closing itself");
@@ -411,12 +430,11 @@ class ReconnectorTest {
     Reconnector<FakeConnection> defaults = Reconnector.<FakeConnection>builder(() -> {
       defaultThreads.add(Thread.currentThread());
       return new FakeConnection();
-    }).name("plain").initialSpread(Duration.ZERO).ticker(clock).sleeper(clock).listener(e -> { })
-        .stateListener(s -> {
-          if (s == State.CONNECTED) {
-            connected.countDown();
-          }
-        }).build();
+    }).name("plain").initialSpread(Duration.ZERO).ticker(clock).sleeper(clock).listener(e -> {
+      if (e.state() == State.CONNECTED) {
+        connected.countDown();
+      }
+    }).build();
     defaults.start();
     assertTrue(connected.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS));
     defaults.close();
@@ -457,13 +475,10 @@ class ReconnectorTest {
     reconnector = Reconnector.<FakeConnection>builder(connector).ticker(clock).sleeper(clock)
         .threadFactory(recordingFactory).initialSpread(Duration.ZERO).backoff(TestBackoffs.constant(SECOND))
         .listener(e -> {
-          throw new IllegalStateException("broken listener");
-        })
-        .stateListener(s -> {
-          if (s == State.CONNECTED) {
+          if (e.state() == State.CONNECTED) {
             connected.countDown();
           }
-          throw new IllegalStateException("broken state listener");
+          throw new IllegalStateException("broken listener");
         }).build();
     reconnector.start();
     awaitWait(0);

@@ -8,9 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shepherd.core.Event;
-import dev.shepherd.testing.ManualClock;
 import dev.shepherd.core.RejectedException;
+import dev.shepherd.testing.ManualClock;
+import dev.shepherd.testing.ManualScheduler;
+import dev.shepherd.testing.RecordingListener;
 import java.io.IOException;
+import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -20,6 +23,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Tag;
@@ -31,8 +35,8 @@ class RetryAsyncTest {
   private static final long SECOND_NANOS = 1_000_000_000L;
 
   private final ManualClock clock = ManualClock.instant();
-  private final ManualScheduler scheduler = new ManualScheduler();
-  private final List<Event> events = new CopyOnWriteArrayList<>();
+  private final ManualScheduler scheduler = new ManualScheduler(clock);
+  private final RecordingListener events = new RecordingListener();
 
   private Retry.Builder retry() {
     return Retry.builder()
@@ -44,7 +48,7 @@ class RetryAsyncTest {
         })
         .random(new SplittableRandom(3))
         .scheduler(scheduler)
-        .listener(events::add);
+        .listener(events);
   }
 
   private static <T> CompletableFuture<T> failed(Throwable t) {
@@ -62,13 +66,48 @@ class RetryAsyncTest {
     });
     assertEquals(1, calls.get());
     assertFalse(result.isDone());
-    assertEquals(List.of(SECOND_NANOS), scheduler.delays());
-    assertEquals(2, scheduler.runAll(10));
+    assertEquals(List.of(Duration.ofSeconds(1)), scheduler.delays());
+    clock.advance(Duration.ofMillis(999));
+    assertEquals(1, calls.get(), "the second attempt waits its full second on the clock");
+    clock.advance(Duration.ofMillis(1));
+    assertEquals(2, calls.get());
+    clock.advance(Duration.ofSeconds(1));
     assertEquals("up", result.get(0, TimeUnit.SECONDS));
     assertEquals(3, calls.get());
-    assertEquals(List.of(SECOND_NANOS, SECOND_NANOS), scheduler.delays());
+    assertEquals(List.of(Duration.ofSeconds(1), Duration.ofSeconds(1)), scheduler.delays());
+    assertEquals(2 * SECOND_NANOS, clock.read());
     assertSame(caller, threads.get(0));
-    assertEquals(Event.Kind.SUCCEEDED, events.get(events.size() - 1).kind());
+    assertEquals(List.of(Event.Kind.RETRY, Event.Kind.RETRY, Event.Kind.SUCCEEDED), events.kinds());
+  }
+
+  /** The clock reading at each attempt of one jittered asynchronous retry that never succeeds. */
+  private static List<Long> attemptTimes(long seed) {
+    ManualClock clock = ManualClock.instant();
+    ManualScheduler scheduler = new ManualScheduler(clock);
+    List<Long> times = new CopyOnWriteArrayList<>();
+    Retry retry = Retry.builder().backoff(Backoff.fullJitter(Duration.ofMillis(100), Duration.ofSeconds(10)))
+        .maxAttempts(8).ticker(clock).scheduler(scheduler).random(new SplittableRandom(seed))
+        .listener(dev.shepherd.core.EventListener.noop()).build();
+    CompletableFuture<String> result = retry.callAsync(() -> {
+      times.add(clock.read());
+      return failed(new IOException("down"));
+    });
+    assertEquals(7, scheduler.runUntilIdle(100));
+    assertTrue(result.isCompletedExceptionally());
+    // Each attempt ran exactly its scheduled delay after the previous one.
+    List<Duration> delays = scheduler.delays();
+    for (int i = 1; i < times.size(); i++) {
+      assertEquals(delays.get(i - 1).toNanos(), times.get(i) - times.get(i - 1));
+    }
+    return times;
+  }
+
+  @Test
+  void aSeededJitteredScheduleReplaysExactlyOnTheManualScheduler() {
+    List<Long> first = attemptTimes(42);
+    assertEquals(8, first.size());
+    assertEquals(first, attemptTimes(42), "same seed, same timeline to the nanosecond");
+    assertFalse(first.equals(attemptTimes(43)), "the jitter does come from the seed");
   }
 
   @Test
@@ -78,11 +117,11 @@ class RetryAsyncTest {
       calls.incrementAndGet();
       return failed(new IOException("down"));
     });
-    assertEquals(1, scheduler.pending());
+    assertEquals(1, scheduler.pendingTasks());
     assertTrue(result.cancel(true));
-    assertEquals(0, scheduler.pending(), "the pending attempt is cancelled");
-    assertEquals(1, scheduler.cancelled());
-    assertEquals(0, scheduler.runAll(10));
+    assertEquals(0, scheduler.pendingTasks(), "the pending attempt is cancelled");
+    assertEquals(0, scheduler.runUntilIdle(10));
+    clock.advance(Duration.ofMinutes(1));
     assertEquals(1, calls.get());
     assertThrows(CancellationException.class, result::join);
   }
@@ -93,20 +132,30 @@ class RetryAsyncTest {
     CompletableFuture<String> result = retry().build().callAsync(() -> inFlight);
     result.cancel(true);
     assertTrue(inFlight.isCancelled());
-    assertEquals(0, scheduler.pending(), "a cancelled attempt is not retried");
+    assertEquals(0, scheduler.pendingTasks(), "a cancelled attempt is not retried");
   }
 
   @Test
   void aCancelledCallStartsNoAttemptEvenIfItsTaskRuns() {
-    // A scheduler that ignores cancellation must not be able to start another attempt either.
+    // A scheduler that ignores cancellation must not be able to start another attempt either: this
+    // one hands out futures that cancel a no-op, and keeps the real tasks for the test to run.
+    List<Runnable> kept = new CopyOnWriteArrayList<>();
+    ScheduledExecutorService stubborn = (ScheduledExecutorService) Proxy.newProxyInstance(
+        getClass().getClassLoader(), new Class<?>[] {ScheduledExecutorService.class}, (proxy, method, args) -> {
+          if (!method.getName().equals("schedule") || !(args[0] instanceof Runnable)) {
+            throw new UnsupportedOperationException(method.getName());
+          }
+          kept.add((Runnable) args[0]);
+          return scheduler.schedule(() -> { }, (Long) args[1], (TimeUnit) args[2]);
+        });
     AtomicInteger calls = new AtomicInteger();
-    ManualScheduler stubborn = new ManualScheduler();
     CompletableFuture<String> result = retry().maxAttempts(5).build().callAsync(() -> {
       calls.incrementAndGet();
       return failed(new IOException("down"));
     }, stubborn);
     result.cancel(false);
-    assertEquals(1, stubborn.forceRunAll());
+    assertEquals(1, kept.size());
+    kept.forEach(Runnable::run);
     assertEquals(1, calls.get());
     assertTrue(result.isCancelled());
   }
@@ -116,7 +165,7 @@ class RetryAsyncTest {
     AtomicInteger calls = new AtomicInteger();
     CompletableFuture<String> result = retry().maxAttempts(3).build().callAsync(
         () -> failed(new CompletionException(new IOException("failure " + calls.incrementAndGet()))));
-    scheduler.runAll(10);
+    assertEquals(2, scheduler.runUntilIdle(10));
     ExecutionException thrown = assertThrows(ExecutionException.class, () -> result.get(0, TimeUnit.SECONDS));
     IOException last = assertInstanceOf(IOException.class, thrown.getCause());
     assertEquals("failure 3", last.getMessage());
@@ -133,7 +182,7 @@ class RetryAsyncTest {
       }
       return CompletableFuture.completedFuture("ok");
     });
-    scheduler.runAll(10);
+    clock.advance(Duration.ofSeconds(1));
     assertEquals("ok", result.get(0, TimeUnit.SECONDS));
   }
 
@@ -142,7 +191,7 @@ class RetryAsyncTest {
     AtomicInteger calls = new AtomicInteger();
     CompletableFuture<Integer> result = retry().retryOnResult(r -> true).maxAttempts(3).build()
         .callAsync(() -> CompletableFuture.completedFuture(calls.incrementAndGet()));
-    scheduler.runAll(10);
+    assertEquals(2, scheduler.runUntilIdle(10));
     assertEquals(3, result.get(0, TimeUnit.SECONDS));
   }
 
@@ -154,13 +203,11 @@ class RetryAsyncTest {
           calls.incrementAndGet();
           return failed(new RejectedException("server", "busy", Duration.ofSeconds(40)));
         });
-    // the scheduler does not move the manual ticker: advance it as the waits would
-    while (scheduler.pending() > 0) {
-      List<Long> delays = scheduler.delays();
-      long wait = delays.get(delays.size() - 1);
-      assertTrue(wait >= 40 * SECOND_NANOS, "wait " + wait);
-      clock.advanceNanos(wait);
-      scheduler.runNext();
+    // the scheduler's clock is the retry's ticker: each wait passes on it
+    while (scheduler.pendingTasks() > 0) {
+      Duration wait = scheduler.nextDelay().orElseThrow();
+      assertTrue(wait.compareTo(Duration.ofSeconds(40)) >= 0, "wait " + wait);
+      clock.advance(wait);
     }
     assertTrue(result.isCompletedExceptionally());
     // waits of at least 40 s within 100 s: at most two waits, so at most three attempts

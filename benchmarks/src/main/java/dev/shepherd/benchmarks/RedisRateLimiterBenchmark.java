@@ -3,6 +3,7 @@ package dev.shepherd.benchmarks;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.ratelimit.redis.FailurePolicy;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
+import dev.shepherd.testing.RedisServer;
 import io.github.bucket4j.BucketConfiguration;
 import io.github.bucket4j.distributed.AsyncBucketProxy;
 import io.github.bucket4j.distributed.BucketProxy;
@@ -63,7 +64,7 @@ public class RedisRateLimiterBenchmark {
   static final long PERMITS_PER_SECOND = 1_000_000L;
   static final int BURST = 1_000_000;
 
-  private LocalRedisServer server;
+  private RedisServer server;
   private RedisClient client;
   private StatefulRedisConnection<String, String> shepherdConnection;
   private StatefulRedisConnection<String, byte[]> bucket4jConnection;
@@ -75,7 +76,7 @@ public class RedisRateLimiterBenchmark {
   @Setup(Level.Trial)
   public void setUp() throws Exception {
     try {
-      server = LocalRedisServer.start();
+      server = RedisServer.start();
       client = RedisClient.create(server.uri());
       shepherdConnection = client.connect();
       bucket4jConnection = client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE));

@@ -3,6 +3,7 @@ package dev.shepherd.benchmarks;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shepherd.testing.RedisServer;
 import java.util.Collection;
 import java.util.Set;
 import java.util.TreeSet;
@@ -24,7 +25,7 @@ class BenchmarksSmokeTest {
   void everyBenchmarkRunsAndReportsAScore() throws RunnerException {
     // The Redis benchmark needs a real redis-server. CI installs it (and there its absence must fail
     // the build); elsewhere, without one, it is left out with a loud message instead of failing.
-    boolean redis = LocalRedisServer.executable().isPresent() || "true".equalsIgnoreCase(System.getenv("CI"));
+    boolean redis = RedisServer.executable().isPresent() || RedisServer.mustNotSkip();
     if (!redis) {
       System.err.println("*** redis-server is not installed: BenchmarksSmokeTest leaves out RedisRateLimiterBenchmark ***");
     }
@@ -52,7 +53,7 @@ class BenchmarksSmokeTest {
       ran.add(label);
     }
     for (String kind : new String[] {"BaselineBenchmark", "RateLimiterBenchmark", "BulkheadBenchmark",
-        "BackoffBenchmark", "AuthBenchmark", "RedisRateLimiterBenchmark"}) {
+        "BackoffBenchmark", "AuthBenchmark", "CircuitBreakerBenchmark", "RedisRateLimiterBenchmark"}) {
       if (!redis && kind.equals("RedisRateLimiterBenchmark")) {
         continue;
       }

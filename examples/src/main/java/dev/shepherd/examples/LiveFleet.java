@@ -10,7 +10,13 @@ import dev.shepherd.backoff.Backoff;
 import dev.shepherd.backoff.Reconnector;
 import dev.shepherd.bulkhead.Bulkhead;
 import dev.shepherd.core.EventListener;
+import dev.shepherd.micrometer.AuthMetrics;
+import dev.shepherd.micrometer.BackoffMetrics;
+import dev.shepherd.micrometer.BulkheadMetrics;
+import dev.shepherd.micrometer.MetricsListener;
+import dev.shepherd.micrometer.RateLimiterMetrics;
 import dev.shepherd.ratelimit.TokenBucket;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -39,6 +45,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * reconnectors spread their first attempt and back off with full jitter, honouring the server's
  * hints. With {@code --unprotected}: every hello queries the database, and hubs retry every second
  * without backoff or spread, as in the outage.
+ *
+ * <p>While it runs, a Prometheus scrape endpoint on 127.0.0.1 (its address is printed first) shows
+ * the storm: the hubs' reconnect attempts and states, the server's admission, cache and bulkhead;
+ * {@code examples/prometheus/shepherd-alerts.yml} holds alert rules for it.
  */
 public final class LiveFleet {
 
@@ -190,11 +200,15 @@ public final class LiveFleet {
     out.printf(Locale.ROOT, "Live fleet (%s): %,d hubs on 127.0.0.1; database %,d queries/s%s.%n",
         s.mode(), s.hubs(), s.capacity(),
         s.unprotected() ? "" : String.format(Locale.ROOT, "; admission %,d hellos/s", s.admission()));
-    try (DeviceDatabase database = DeviceDatabase.open(
+    try (MetricsEndpoint metrics = MetricsEndpoint.start();
+        DeviceDatabase database = DeviceDatabase.open(
             s.jdbcUrl(), s.jdbcUser(), s.jdbcPassword(), s.hubs(), s.capacity());
         LossWatcher watcher = new LossWatcher();
-        ConnectServer server = ConnectServer.start(s.unprotected() ? unprotectedGate(database) : protectedGate(s, database));
-        Fleet fleet = new Fleet(s, new InetSocketAddress(Loopback.ADDRESS, server.port()), watcher)) {
+        ConnectServer server = ConnectServer.start(
+            s.unprotected() ? unprotectedGate(database) : protectedGate(s, database, metrics.registry()));
+        Fleet fleet = new Fleet(s, new InetSocketAddress(Loopback.ADDRESS, server.port()), watcher,
+            metrics.registry())) {
+      out.println("metrics: " + metrics.uri() + " (Prometheus; alert rules: examples/prometheus/shepherd-alerts.yml)");
       out.println("     t  connected  attempts/s  db queries/s  rejected/s");
       List<int[]> rows = new ArrayList<>();
       long start = System.nanoTime();
@@ -310,19 +324,22 @@ public final class LiveFleet {
   }
 
   /** The protected server: admission, then the cache, whose database calls pass a bulkhead. */
-  static ConnectServer.Gate protectedGate(Settings s, DeviceDatabase database) {
+  static ConnectServer.Gate protectedGate(Settings s, DeviceDatabase database, MeterRegistry registry) {
+    MetricsListener events = new MetricsListener(registry);
     TokenBucket admission = TokenBucket.builder()
         .name("connect-admission")
         .permitsPerSecond(s.admission())
         .burst(Math.max(1, s.admission() / 10))
-        .listener(EventListener.noop())
+        .listener(events)
         .build();
+    RateLimiterMetrics.of(admission).bindTo(registry);
     Bulkhead bulkhead = Bulkhead.builder()
         .name("device-db")
         .maxConcurrent(DeviceDatabase.POOL)
         .maxWait(Duration.ofMillis(100))
-        .listener(EventListener.noop())
+        .listener(events)
         .build();
+    BulkheadMetrics.of(bulkhead).bindTo(registry);
     Authenticator<DeviceCredentials, Verified<String>> backend = credentials -> {
       try {
         if (database.verify(credentials.deviceId(), credentials.secret())) {
@@ -342,8 +359,9 @@ public final class LiveFleet {
         .maxStale(Duration.ofMinutes(30))
         .maximumSize(2L * s.hubs())
         .guard(bulkhead)
-        .listener(EventListener.noop())
+        .listener(events)
         .build();
+    AuthMetrics.of(authenticator).bindTo(registry);
     long busyHint = TimeUnit.SECONDS.toNanos(1);
     return (deviceId, secret) -> {
       long wait = admission.acquireOrRetryAfterNanos(1);
@@ -374,7 +392,7 @@ public final class LiveFleet {
     private final Settings settings;
     private final Thread starter;
 
-    Fleet(Settings s, InetSocketAddress server, LossWatcher watcher) {
+    Fleet(Settings s, InetSocketAddress server, LossWatcher watcher, MeterRegistry registry) {
       this.settings = s;
       Duration spread = s.unprotected() ? Duration.ZERO
           : Duration.ofNanos(Math.round(1.2e9 * s.hubs() / s.admission()));
@@ -399,6 +417,8 @@ public final class LiveFleet {
             .build();
         hubs.add(hub);
       }
+      // One group, not one set of series per hub: the fleet's attempts and how many hubs are in each state.
+      BackoffMetrics.reconnectors("hubs", hubs).bindTo(registry);
       this.starter = new Thread(this::startAll, "fleet-starter");
       this.starter.setDaemon(true);
     }

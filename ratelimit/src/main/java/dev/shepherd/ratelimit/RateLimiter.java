@@ -1,6 +1,7 @@
 package dev.shepherd.ratelimit;
 
 import dev.shepherd.core.Policy;
+import dev.shepherd.core.internal.Calls;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
@@ -24,8 +25,8 @@ import java.util.function.Supplier;
  *       {@code maxWait}: it reserves them at once and sleeps until they are due; otherwise it returns
  *       {@code false} without waiting. The wait is interruptible; what an interrupted caller gives
  *       back is stated by each implementation.
- *   <li>As a {@link Policy}, {@link #call(Callable)} and {@link #callAsync(Supplier)} take one permit
- *       and run the action, or refuse with a {@link RateLimitExceededException} that names the
+ *   <li>As a {@link Policy}, {@link #get(Supplier)}, {@link #run(Runnable)}, {@link #call(Callable)}
+ *       and {@link #callAsync(Supplier)} take one permit and run the action, or refuse with a {@link RateLimitExceededException} that names the
  *       limiter and carries the exact retry-after (also as an HTTP {@code Retry-After} value via
  *       {@link RateLimitExceededException#retryAfterHeader()}).
  * </ul>
@@ -125,11 +126,52 @@ public interface RateLimiter extends Policy {
   @Override
   default <T> T call(Callable<? extends T> action) throws Exception {
     Objects.requireNonNull(action, "action");
+    return admitted(action, Calls.CALLABLE);
+  }
+
+  /**
+   * Takes one permit and runs {@code action}, or throws without running it; never blocks, and
+   * allocates nothing when it grants.
+   *
+   * @param action the guarded work
+   * @param <T> the result type
+   * @return what {@code action} returned
+   * @throws RateLimitExceededException if no permit is available now; carries the exact wait
+   */
+  @Override
+  default <T> T get(Supplier<? extends T> action) {
+    Objects.requireNonNull(action, "action");
+    try {
+      return admitted(action, Calls.SUPPLIER);
+    } catch (Exception e) {
+      throw Calls.unchecked(name(), e);
+    }
+  }
+
+  /**
+   * Takes one permit and runs {@code action}, or throws without running it; never blocks, and
+   * allocates nothing when it grants.
+   *
+   * @param action the guarded work
+   * @throws RateLimitExceededException if no permit is available now; carries the exact wait
+   */
+  @Override
+  default void run(Runnable action) {
+    Objects.requireNonNull(action, "action");
+    try {
+      admitted(action, Calls.RUNNABLE);
+    } catch (Exception e) {
+      throw Calls.unchecked(name(), e);
+    }
+  }
+
+  /** The one body of the three synchronous call forms: {@code action} has the shape {@code form} names. */
+  private <T> T admitted(Object action, int form) throws Exception {
     long wait = acquireOrRetryAfterNanos(1);
     if (wait != 0) {
       throw new RateLimitExceededException(name(), wait);
     }
-    return action.call();
+    return Calls.invoke(action, form);
   }
 
   /**

@@ -37,7 +37,7 @@ final class Tally {
     rejected.increment();
     if (listener != EventListener.noop()) { // nobody to tell: build no event, allocate nothing
       String detail = permits == 1 ? what : String.format(Locale.ROOT, "%s (%d permits)", what, permits);
-      listener.onEvent(new Event(name, Event.Kind.REJECTED, Duration.ofNanos(retryAfterNanos), detail, null));
+      listener.onEvent(Event.rejected(name, Duration.ofNanos(retryAfterNanos), permits, detail, null));
     }
     return retryAfterNanos;
   }

@@ -10,6 +10,7 @@ import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -20,6 +21,7 @@ import org.junit.jupiter.api.Test;
 class GrantPathAllocationTest {
 
   private static final int CALLS = 200_000;
+  private static final Object RESULT = new Object();
 
   /** A ticker moving 1 us per read, allocation-free, so every request is granted. */
   private static final class SteppingTicker implements Ticker {
@@ -60,6 +62,31 @@ class GrantPathAllocationTest {
       return n;
     });
     assertTrue(bytes < 64 * 1024, bytes + " bytes for " + CALLS + " grants");
+  }
+
+  @Test
+  void grantingThroughGetAndRunAllocatesNothing() {
+    TokenBucket b = TokenBucket.builder().rate(3, Duration.ofNanos(1_000)).burst(10)
+        .ticker(new SteppingTicker()).listener(EventListener.noop()).build();
+    Supplier<Object> supplier = () -> RESULT;
+    long[] ran = new long[1];
+    Runnable runnable = () -> ran[0]++;
+    long getBytes = allocatedBy(() -> {
+      long n = 0;
+      for (int i = 0; i < CALLS; i++) {
+        n += b.get(supplier) == RESULT ? 1 : 0;
+      }
+      return n;
+    });
+    long runBytes = allocatedBy(() -> {
+      long before = ran[0];
+      for (int i = 0; i < CALLS; i++) {
+        b.run(runnable);
+      }
+      return ran[0] - before;
+    });
+    assertTrue(getBytes < 64 * 1024, getBytes + " bytes for " + CALLS + " get()s");
+    assertTrue(runBytes < 64 * 1024, runBytes + " bytes for " + CALLS + " run()s");
   }
 
   @Test

@@ -10,7 +10,9 @@ import java.util.Objects;
  * wrapped with {@link #guarded(EventListener)}, which every Shepherd builder does.
  *
  * <p>The default, {@link #logging()}, writes through SLF4J and summarises bursts, so a storm of
- * rejections produces one line per interval, not one line per rejection.
+ * rejections produces its first line at once and then one line per interval, not one line per
+ * rejection. Events are typed ({@link Event}): a listener that feeds metrics reads the fields of
+ * each kind, never the human-readable detail.
  */
 @FunctionalInterface
 public interface EventListener {
@@ -49,13 +51,16 @@ public interface EventListener {
   }
 
   /**
-   * Returns the default listener: a {@link LogSummaryListener} on the logger {@code dev.shepherd}
-   * that writes at most one summary line every {@link LogSummaryListener#DEFAULT_INTERVAL}.
+   * Returns the default listener: the one shared {@link LogSummaryListener}, always the same
+   * instance, so that every primitive built with the defaults reports into one summariser. It logs
+   * the first event of an incident at once and a summary per source every
+   * {@link LogSummaryListener#DEFAULT_INTERVAL}, to the logger {@code shepherd.<source>}; its timer
+   * thread starts with its first event. Close it at shutdown to write the last windows at once.
    *
-   * @return a new summarising SLF4J listener
+   * @return the shared summarising SLF4J listener
    */
-  static EventListener logging() {
-    return LogSummaryListener.builder().build();
+  static LogSummaryListener logging() {
+    return LogSummaryListener.shared();
   }
 
   /**

@@ -1,5 +1,6 @@
 package dev.shepherd.core;
 
+import dev.shepherd.core.internal.Calls;
 import dev.shepherd.core.internal.Checks;
 
 import java.util.List;
@@ -11,9 +12,22 @@ import java.util.function.Supplier;
 /**
  * A guard around a call: a retry, a rate limiter, a bulkhead, or several of them composed.
  *
- * <p>A policy runs an action synchronously with {@link #call(Callable)} or asynchronously with
- * {@link #callAsync(Supplier)}. When it refuses to run the action it throws (or completes the stage
- * with) a {@link RejectedException} that names the policy and, where known, says when to come back.
+ * <p>A policy runs an action synchronously or asynchronously:
+ * <ul>
+ *   <li>{@link #get(Supplier)} and {@link #run(Runnable)}: the everyday forms, for actions that throw
+ *       no checked exception; they throw none either (see {@link UncheckedCallException}).
+ *   <li>{@link #call(Callable)}: for actions that throw checked exceptions, which it passes through.
+ *   <li>{@link #callAsync(Supplier)}: for an action that returns a {@link CompletionStage}; it never
+ *       blocks the calling thread.
+ * </ul>
+ * All forms apply the same policy: one permit, the same retries, the same events. When it refuses
+ * to run the action, a policy throws (or completes the stage with) a {@link RejectedException} that
+ * names the policy and, where known, says when to come back.
+ *
+ * <pre>{@code
+ * String body = policy.get(() -> client.fetch(url));   // no try/catch for checked exceptions
+ * policy.run(() -> cache.refresh());
+ * }</pre>
  *
  * <p>Policies compose with {@link #compose(Policy...)}, outermost first, as Failsafe's
  * {@code with(outer, ..., inner)}: in {@code compose(retry, limiter)} the retry sees every rejection
@@ -41,6 +55,53 @@ public interface Policy {
    * @throws Exception whatever {@code action} threw, when the policy lets it through
    */
   <T> T call(Callable<? extends T> action) throws Exception;
+
+  /**
+   * Runs {@code action} under this policy and returns its result, throwing no checked exception:
+   * the unchecked form of {@link #call(Callable)}, with the same policy applied.
+   *
+   * <p>What {@code action} throws, and the policy's own {@link RejectedException}, propagate as
+   * they are. A checked exception that {@code call} would have thrown (the policy's own, such as an
+   * {@link InterruptedException} from an interrupted wait for a permit or between retries) is
+   * thrown as an {@link UncheckedCallException} around it; for an interrupt, the thread's interrupt
+   * status is set again first.
+   *
+   * @param action the guarded work
+   * @param <T> the result type
+   * @return what {@code action} returned
+   * @throws RejectedException if the policy refused to run the action (or to run it again)
+   * @throws UncheckedCallException if the call ended with a checked exception
+   * @throws NullPointerException if {@code action} is null
+   */
+  default <T> T get(Supplier<? extends T> action) {
+    Objects.requireNonNull(action, "action");
+    try {
+      return call(action::get);
+    } catch (Exception e) {
+      throw Calls.unchecked(name(), e);
+    }
+  }
+
+  /**
+   * Runs {@code action} under this policy, throwing no checked exception: {@link #get(Supplier)}
+   * for an action without a result, with the same rules for exceptions.
+   *
+   * @param action the guarded work
+   * @throws RejectedException if the policy refused to run the action (or to run it again)
+   * @throws UncheckedCallException if the call ended with a checked exception
+   * @throws NullPointerException if {@code action} is null
+   */
+  default void run(Runnable action) {
+    Objects.requireNonNull(action, "action");
+    try {
+      call(() -> {
+        action.run();
+        return null;
+      });
+    } catch (Exception e) {
+      throw Calls.unchecked(name(), e);
+    }
+  }
 
   /**
    * Runs an asynchronous action under this policy, without blocking the calling thread.

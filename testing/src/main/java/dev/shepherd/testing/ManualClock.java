@@ -8,6 +8,8 @@ import dev.shepherd.core.internal.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -25,6 +27,12 @@ import java.util.concurrent.locks.ReentrantLock;
  *       multi-threaded tests; {@link #awaitSleepers(int, Duration)} lets the driving thread wait
  *       until the threads under test are parked before it moves time.
  * </ul>
+ *
+ * <p>A {@link ManualScheduler} built on this clock runs its tasks as the clock passes their
+ * times: {@link #advance(Duration)} moves the clock to each due task's time in turn, runs the task
+ * there on the advancing thread, and only then moves on (see {@link ManualScheduler} for the whole
+ * contract). Sleeps on an instant clock move time too, but never run tasks: only {@code advance}
+ * and the scheduler's own methods do, so a task never runs in the middle of the code under test.
  *
  * <p>The clock starts at zero unless given a start, never goes backwards and saturates at
  * {@link Long#MAX_VALUE} instead of overflowing. Thread-safe: reads are lock-free; advances, sleeps
@@ -48,6 +56,11 @@ public final class ManualClock implements Ticker, Sleeper {
   // Written under the lock, read without it: a volatile read is all read() costs.
   private volatile long now;
   private int sleepers;
+  // The schedulers whose tasks run as this clock advances, and the lock that makes the threads
+  // driving them take turns, so that tasks run one at a time, in time order.
+  private final List<ManualScheduler> schedulers = new CopyOnWriteArrayList<>();
+  private final ReentrantLock driver = new ReentrantLock();
+  private final AtomicLong taskSequence = new AtomicLong();
 
   /** Creates an instant clock reading zero. */
   public ManualClock() {
@@ -115,6 +128,10 @@ public final class ManualClock implements Ticker, Sleeper {
   /**
    * Moves the clock forward and wakes every blocked sleeper whose wake-up time has come.
    *
+   * <p>When {@link ManualScheduler}s run on this clock, the clock stops at the time of each task
+   * that falls due on the way (in order of time, then of scheduling), runs it on this thread, and
+   * then goes on; it ends at its reading before the call plus {@code duration}.
+   *
    * @param duration how far to move, zero or positive
    * @throws IllegalArgumentException if {@code duration} is negative: time never goes back
    * @throws NullPointerException if {@code duration} is null
@@ -125,20 +142,88 @@ public final class ManualClock implements Ticker, Sleeper {
   }
 
   /**
-   * Moves the clock forward by {@code nanos} nanoseconds.
+   * Moves the clock forward by {@code nanos} nanoseconds, running due scheduler tasks on the way as
+   * {@link #advance(Duration)} does.
    *
    * @param nanos how far to move, zero or positive
    * @throws IllegalArgumentException if {@code nanos} is negative
    */
   public void advanceNanos(long nanos) {
     Checks.nonNegative(nanos, "nanos");
+    if (schedulers.isEmpty()) {
+      lock.lock();
+      try {
+        now = Durations.saturatedAdd(now, nanos);
+        changed.signalAll();
+      } finally {
+        lock.unlock();
+      }
+      return;
+    }
+    driver.lock();
+    try {
+      long target = Durations.saturatedAdd(now, nanos);
+      runTasks(target, Integer.MAX_VALUE);
+      moveTo(target);
+    } finally {
+      driver.unlock();
+    }
+  }
+
+  /** Sets the reading to the later of itself and {@code target}, and wakes the sleepers. */
+  private void moveTo(long target) {
     lock.lock();
     try {
-      now = Durations.saturatedAdd(now, nanos);
+      if (target > now) {
+        now = target;
+      }
       changed.signalAll();
     } finally {
       lock.unlock();
     }
+  }
+
+  /**
+   * Runs, one at a time and in (due time, scheduling order), the tasks of every scheduler on this
+   * clock that are due at or before {@code limit}, moving the clock to each one's time first; stops
+   * after {@code maxTasks} tasks. Returns how many ran.
+   */
+  int runTasks(long limit, int maxTasks) {
+    driver.lock();
+    try {
+      int ran = 0;
+      while (ran < maxTasks) {
+        ManualScheduler owner = null;
+        ManualScheduler.Task<?> next = null;
+        for (ManualScheduler scheduler : schedulers) {
+          ManualScheduler.Task<?> head = scheduler.head();
+          if (head != null && head.due() <= limit && (next == null || head.compareTo(next) < 0)) {
+            next = head;
+            owner = scheduler;
+          }
+        }
+        if (next == null) {
+          return ran;
+        }
+        moveTo(next.due());
+        if (owner.runTask(next)) {
+          ran++;
+        }
+      }
+      return ran;
+    } finally {
+      driver.unlock();
+    }
+  }
+
+  /** Makes {@code scheduler}'s tasks run as this clock advances. */
+  void attach(ManualScheduler scheduler) {
+    schedulers.add(scheduler);
+  }
+
+  /** Orders tasks scheduled for the same instant, across all schedulers on this clock. */
+  long nextTaskSequence() {
+    return taskSequence.getAndIncrement();
   }
 
   /**

@@ -131,8 +131,8 @@ final class RedisGcra {
     return new RedisCircuit.Transitions() {
       @Override
       public void opened(Throwable cause) {
-        listener.onEvent(new Event(
-            name, Event.Kind.FALLBACK, Duration.ofNanos(coolDownNanos),
+        listener.onEvent(Event.fallback(
+            name, Duration.ofNanos(coolDownNanos),
             "Redis unavailable; " + fallbackDescription() + " until Redis answers (probed every "
                 + Duration.ofNanos(coolDownNanos) + ")",
             cause));
@@ -149,8 +149,8 @@ final class RedisGcra {
       @Override
       public void probeFailed(Throwable cause) {
         redisErrors.increment();
-        listener.onEvent(new Event(
-            name, Event.Kind.FALLBACK, Duration.ofNanos(coolDownNanos),
+        listener.onEvent(Event.fallback(
+            name, Duration.ofNanos(coolDownNanos),
             "Redis still unavailable; " + fallbackDescription(), Causes.unwrap(cause)));
       }
     };
@@ -450,7 +450,7 @@ final class RedisGcra {
 
   private Event rejection(Duration delay, int permits, String what) {
     String detail = permits == 1 ? what : String.format(Locale.ROOT, "%s (%d permits)", what, permits);
-    return new Event(name, Event.Kind.REJECTED, delay, detail, null);
+    return Event.rejected(name, delay, permits, detail, null);
   }
 
   private void checkPermits(int permits) {

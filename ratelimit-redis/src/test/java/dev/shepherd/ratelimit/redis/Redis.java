@@ -1,6 +1,7 @@
 package dev.shepherd.ratelimit.redis;
 
 import dev.shepherd.core.EventListener;
+import dev.shepherd.testing.RedisServer;
 import io.lettuce.core.ClientOptions;
 import io.lettuce.core.RedisClient;
 import io.lettuce.core.RedisURI;
@@ -23,7 +24,7 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 
 /**
- * A test's Redis: a {@link RedisServer} plus Lettuce clients on it (each client stands for one
+ * A test's Redis: a {@link RedisServer} (shepherd-testing's loopback launcher) plus Lettuce clients on it (each client stands for one
  * "server" of a fleet), closed together. Also a JUnit 5 extension: {@code @ExtendWith(Redis.class)}
  * starts one server per test class and injects it as a {@code Redis} parameter; tests that stop or
  * restart Redis start their own with {@link #startNew()} in a try-with-resources block.

@@ -1,0 +1,88 @@
+package dev.shepherd.micrometer;
+
+import dev.shepherd.ratelimit.KeyedRateLimiter;
+import dev.shepherd.ratelimit.KeyedTokenBucket;
+import dev.shepherd.ratelimit.RateLimiter;
+import dev.shepherd.ratelimit.TokenBucket;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tag;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.binder.MeterBinder;
+import java.util.Objects;
+
+/**
+ * Meters for the rate limiters of {@code shepherd-ratelimit}, read from their own counters: binding
+ * adds nothing to the path that grants a permit.
+ *
+ * <table class="striped">
+ *   <caption>Meters (tags: {@code name} = the limiter's name, {@code type} = its class)</caption>
+ *   <thead><tr><th>name</th><th>kind</th><th>what</th></tr></thead>
+ *   <tbody>
+ *     <tr><td>{@code shepherd.ratelimit.granted}</td><td>function counter</td>
+ *         <td>requests granted</td></tr>
+ *     <tr><td>{@code shepherd.ratelimit.rejected}</td><td>function counter</td>
+ *         <td>requests refused</td></tr>
+ *     <tr><td>{@code shepherd.ratelimit.available}</td><td>gauge</td>
+ *         <td>permits that could be taken now ({@link TokenBucket} only)</td></tr>
+ *     <tr><td>{@code shepherd.ratelimit.keys}</td><td>gauge</td>
+ *         <td>keys with a bucket ({@link KeyedRateLimiter} only)</td></tr>
+ *     <tr><td>{@code shepherd.ratelimit.keys.evicted}</td><td>function counter</td>
+ *         <td>buckets evicted ({@link KeyedRateLimiter} only)</td></tr>
+ *   </tbody>
+ * </table>
+ * The retry-after distribution comes from events: see {@link MetricsListener}.
+ */
+public final class RateLimiterMetrics {
+
+  private RateLimiterMetrics() {}
+
+  /**
+   * Meters for one rate limiter; a {@link TokenBucket} also gets its available permits.
+   *
+   * @param limiter the limiter, read at each scrape (held weakly, as Micrometer does)
+   * @param extraTags tags added to every meter
+   * @return a binder to {@link MeterBinder#bindTo bind to} a registry
+   * @throws NullPointerException if an argument is null
+   */
+  public static MeterBinder of(RateLimiter limiter, Tag... extraTags) {
+    Objects.requireNonNull(limiter, "limiter");
+    Tags tags = Binders.tags(limiter.name(), limiter.getClass().getSimpleName(), extraTags);
+    return registry -> {
+      FunctionCounter.builder("shepherd.ratelimit.granted", limiter, RateLimiter::grantedCount)
+          .description("Requests granted").tags(tags).register(registry);
+      FunctionCounter.builder("shepherd.ratelimit.rejected", limiter, RateLimiter::rejectedCount)
+          .description("Requests refused").tags(tags).register(registry);
+      if (limiter instanceof TokenBucket) {
+        Gauge.builder("shepherd.ratelimit.available", (TokenBucket) limiter, TokenBucket::availablePermits)
+            .description("Permits that could be taken now").tags(tags).register(registry);
+      }
+    };
+  }
+
+  /**
+   * Meters for a keyed rate limiter: its totals over every key, and its number of keys.
+   *
+   * @param limiter the limiter
+   * @param extraTags tags added to every meter
+   * @return a binder
+   * @throws NullPointerException if an argument is null
+   */
+  public static MeterBinder of(KeyedRateLimiter<?> limiter, Tag... extraTags) {
+    Objects.requireNonNull(limiter, "limiter");
+    Tags tags = Binders.tags(limiter.name(), "KeyedRateLimiter", extraTags);
+    return registry -> {
+      FunctionCounter.builder("shepherd.ratelimit.granted", limiter, KeyedRateLimiter::grantedCount)
+          .description("Requests granted").tags(tags).register(registry);
+      FunctionCounter.builder("shepherd.ratelimit.rejected", limiter, KeyedRateLimiter::rejectedCount)
+          .description("Requests refused").tags(tags).register(registry);
+      if (limiter instanceof KeyedTokenBucket) { // a local limiter holds its keys; Redis holds the others'
+        KeyedTokenBucket<?> local = (KeyedTokenBucket<?>) limiter;
+        Gauge.builder("shepherd.ratelimit.keys", local, KeyedTokenBucket::size)
+            .description("Keys holding a bucket").tags(tags).register(registry);
+        FunctionCounter.builder("shepherd.ratelimit.keys.evicted", local, KeyedTokenBucket::evictedCount)
+            .description("Buckets evicted").tags(tags).register(registry);
+      }
+    };
+  }
+}
