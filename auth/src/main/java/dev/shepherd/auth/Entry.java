@@ -5,174 +5,253 @@ import dev.shepherd.core.internal.Durations;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.security.MessageDigest;
+import java.util.Arrays;
 
 /*
- * One device's cached verdict: what the backend vouched for (positive) or refused (negative), as
- * an HMAC digest of the secret, never the secret.
+ * One device's state in the cache: what the backend last vouched for, the secrets it refused
+ * recently, the device's allowance of backend calls for unverified secrets, and its cool-down
+ * after a failure. Secrets appear only as HMAC digests.
  *
- * All times are offsets in nanoseconds from `written`, compared with the elapsed time
- * `now - written`. The subtraction is exact for any ticker origin (even near overflow) as long as
- * less than 292 years pass, and the offsets saturate instead of wrapping, so a "forever" maxStale
- * stays forever.
+ * Times are readings of the authenticator's internal clock (the ticker minus its reading at build
+ * time, so they start near zero and "forever" saturates at Long.MAX_VALUE instead of wrapping).
+ * Every verdict is dated by the *start* of the backend call that produced it: the backend decided
+ * at or after that instant, so "accepted within ttl" and "refused within negativeTtl" hold for
+ * the backend's real decision time however late its answer arrived.
  *
- * Positive:  0 ... refreshOffset ... expireOffset ... evictOffset
- *            fresh | fresh, refresh   | stale: served | gone
- *                  | ahead in the     | only while the
- *                  | background       | backend fails
- * Negative:  0 ... expireOffset (= evictOffset): refused without asking the backend
+ *   accepted:  written ... refreshAt ... expireAt ... evictAt
+ *              fresh     | fresh, refresh  | stale: served only while
+ *                        | in background   | the backend fails, then gone
+ *   refused:   written ... written + negativeTtl: 401 for that digest without asking
+ *   allowance: GCRA on one number, tat: a call for an unverified secret conforms when
+ *              max(tat, now) + interval - now <= burst * interval; a call the backend
+ *              accepts is given back (tat -= interval), at most once per interval
+ *   backoff:   no backend call for this device before backoffUntil
  *
- * The three mutable fields are hints updated with VarHandles (no extra objects per entry):
- * - backoffUntil: after a backend failure, no refresh and no revalidation before this offset;
- *   a racing max() may lose to a slightly smaller value, which only shortens one backoff: benign.
- * - nextRotationCheck: a mismatching secret may re-ask the backend once this offset has passed;
- *   claimed by CAS, so at most one re-ask per interval whatever the concurrency.
- * - refreshing: claimed by CAS so that one request, not every hot request, starts a refresh.
+ * Immutable: every change is a new Entry put under the device's lock (CachingAuthenticator), so
+ * concurrent changes can never lose one another. The one mutable bit, Accepted.refreshing, is a
+ * CAS-claimed hint living on the Accepted object, which successive entries share, so replacing the
+ * entry for another reason (a token taken, a refusal added) neither resets nor duplicates it.
  */
 final class Entry<P> {
 
   static final long MAX_CAFFEINE_EXPIRY = Long.MAX_VALUE >> 1;
-  private static final VarHandle BACKOFF_UNTIL;
-  private static final VarHandle NEXT_ROTATION_CHECK;
-  private static final VarHandle REFRESHING;
+  private static final Refused[] NONE = new Refused[0];
 
-  static {
-    try {
-      MethodHandles.Lookup lookup = MethodHandles.lookup();
-      BACKOFF_UNTIL = lookup.findVarHandle(Entry.class, "backoffUntil", long.class);
-      NEXT_ROTATION_CHECK = lookup.findVarHandle(Entry.class, "nextRotationCheck", long.class);
-      REFRESHING = lookup.findVarHandle(Entry.class, "refreshing", boolean.class);
-    } catch (ReflectiveOperationException e) {
-      throw new ExceptionInInitializerError(e);
+  /** What the backend last vouched for, or null. */
+  final Accepted<P> accepted;
+  /** Recent refusals, at most the device's allowance burst of them, oldest first. */
+  final Refused[] refused;
+  /** The allowance's theoretical arrival time; at or before now means a full allowance. */
+  final long tat;
+  /** No backend call for this device before this instant. */
+  final long backoffUntil;
+  /** When a call was last given back to the allowance (at most one per interval). */
+  final long lastRefund;
+
+  private Entry(Accepted<P> accepted, Refused[] refused, long tat, long backoffUntil, long lastRefund) {
+    this.accepted = accepted;
+    this.refused = refused;
+    this.tat = tat;
+    this.backoffUntil = backoffUntil;
+    this.lastRefund = lastRefund;
+  }
+
+  /** The state of a device with no history: nothing known, full allowance, no cool-down. */
+  static <P> Entry<P> empty() {
+    return new Entry<>(null, NONE, Long.MIN_VALUE, Long.MIN_VALUE, Long.MIN_VALUE);
+  }
+
+  Entry<P> withAccepted(Accepted<P> a) {
+    return new Entry<>(a, refused, tat, backoffUntil, lastRefund);
+  }
+
+  Entry<P> withTat(long newTat) {
+    return new Entry<>(accepted, refused, newTat, backoffUntil, lastRefund);
+  }
+
+  /** Gives one call back to the allowance at {@code now}, unless one was given back within {@code interval}. */
+  Entry<P> refunded(long now, long interval) {
+    if (tat <= now || (lastRefund != Long.MIN_VALUE && now - lastRefund < interval)) {
+      return this; // full already (this also keeps tat - interval from overflowing), or refunded recently
     }
+    return new Entry<>(accepted, refused, tat - interval, backoffUntil, now);
   }
 
-  final boolean positive;
-  final byte[] digest;
-  final P principal;
-  final long written;
-  final long refreshOffset;
-  final long expireOffset;
-  final long evictOffset;
-
-  @SuppressWarnings("unused") // accessed through BACKOFF_UNTIL
-  private volatile long backoffUntil;
-  @SuppressWarnings("unused") // accessed through NEXT_ROTATION_CHECK
-  private volatile long nextRotationCheck;
-  @SuppressWarnings("unused") // accessed through REFRESHING
-  private volatile boolean refreshing;
-
-  private Entry(boolean positive, byte[] digest, P principal, long written,
-      long refreshOffset, long expireOffset, long evictOffset) {
-    this.positive = positive;
-    this.digest = digest;
-    this.principal = principal;
-    this.written = written;
-    this.refreshOffset = refreshOffset;
-    this.expireOffset = expireOffset;
-    this.evictOffset = evictOffset;
+  Entry<P> withBackoffUntil(long until) {
+    return new Entry<>(accepted, refused, tat, Math.max(backoffUntil, until), lastRefund);
   }
 
-  static <P> Entry<P> positive(byte[] digest, P principal, long written,
-      long refreshOffset, long expireOffset, long maxStaleNanos) {
-    return new Entry<>(true, digest, principal, written, refreshOffset, expireOffset,
-        Durations.saturatedAdd(expireOffset, maxStaleNanos));
+  /** Adds a refusal, replacing an older one for the same digest and dropping the oldest beyond {@code max}. */
+  Entry<P> withRefused(Refused r, int max) {
+    Refused[] kept = without(r.digest).refused;
+    int keep = Math.min(kept.length, max - 1);
+    Refused[] next = Arrays.copyOfRange(kept, kept.length - keep, kept.length + 1);
+    next[keep] = r;
+    return new Entry<>(accepted, next, tat, backoffUntil, lastRefund);
   }
 
-  static <P> Entry<P> negative(byte[] digest, long written, long ttlNanos) {
-    return new Entry<>(false, digest, null, written, Long.MAX_VALUE, ttlNanos, ttlNanos);
-  }
-
-  boolean matches(byte[] candidate) {
-    return MessageDigest.isEqual(digest, candidate);
-  }
-
-  /** A positive entry for this digest that may be served without asking the backend. */
-  boolean isFreshFor(byte[] candidate, long now) {
-    return positive && now - written < expireOffset && matches(candidate);
-  }
-
-  boolean isAlive(long now) {
-    return now - written < evictOffset;
-  }
-
-  long backoffUntil() {
-    return (long) BACKOFF_UNTIL.getVolatile(this);
-  }
-
-  void backOff(long elapsed, long cooldownNanos) {
-    long until = Durations.saturatedAdd(elapsed, cooldownNanos);
-    long current;
-    do {
-      current = (long) BACKOFF_UNTIL.getVolatile(this);
-      if (current >= until) {
-        return;
+  /** This entry without any refusal of {@code digest}. */
+  Entry<P> without(byte[] digest) {
+    int n = 0;
+    for (Refused r : refused) {
+      if (!r.matches(digest)) {
+        n++;
       }
-    } while (!BACKOFF_UNTIL.compareAndSet(this, current, until));
-  }
-
-  /** True for at most one caller per interval: it may re-ask the backend about another secret. */
-  boolean claimRotationCheck(long elapsed, long intervalNanos) {
-    long next = (long) NEXT_ROTATION_CHECK.getVolatile(this);
-    return elapsed >= next
-        && NEXT_ROTATION_CHECK.compareAndSet(this, next, Durations.saturatedAdd(elapsed, intervalNanos));
-  }
-
-  /** Carries the previous entry's rotation-check schedule over, so replacing does not reset it. */
-  void inheritRotationCheck(Entry<P> previous) {
-    if (previous == null || !previous.positive) {
-      return;
     }
-    long previousNext = (long) NEXT_ROTATION_CHECK.getVolatile(previous);
-    long shift = written - previous.written;
-    long inherited = shift >= 0 ? previousNext - shift : previousNext;
-    if (inherited > 0) {
-      NEXT_ROTATION_CHECK.setVolatile(this, inherited);
+    if (n == refused.length) {
+      return this;
     }
-  }
-
-  boolean claimRefresh() {
-    return REFRESHING.compareAndSet(this, false, true);
-  }
-
-  void releaseRefresh() {
-    REFRESHING.setVolatile(this, false);
-  }
-
-  /** Nanoseconds until the entry is of no more use, in [0, MAX_CAFFEINE_EXPIRY]. */
-  long remainingNanos(long now) {
-    long elapsed = now - written;
-    if (elapsed >= evictOffset) {
-      return 0;
+    Refused[] next = new Refused[n];
+    int i = 0;
+    for (Refused r : refused) {
+      if (!r.matches(digest)) {
+        next[i++] = r;
+      }
     }
-    long remaining = elapsed <= 0 ? evictOffset : evictOffset - elapsed;
-    return Math.min(remaining, MAX_CAFFEINE_EXPIRY);
+    return new Entry<>(accepted, next, tat, backoffUntil, lastRefund);
+  }
+
+  /** The refusal of {@code digest}, or null. */
+  Refused refusalOf(byte[] digest) {
+    for (Refused r : refused) {
+      if (r.matches(digest)) {
+        return r;
+      }
+    }
+    return null;
+  }
+
+  /** Whether a refusal of {@code digest} is still live at {@code now}. */
+  boolean refuses(byte[] digest, long now, long negativeTtlNanos) {
+    Refused r = refusalOf(digest);
+    return r != null && now - r.written < negativeTtlNanos;
+  }
+
+  /** The accepted answer for {@code digest} still of some use (fresh or stale) at {@code now}, or null. */
+  Accepted<P> acceptedFor(byte[] digest, long now) {
+    Accepted<P> a = accepted;
+    return a != null && now < a.evictAt && a.matches(digest) ? a : null;
+  }
+
+  /**
+   * Nanoseconds this entry still carries information at {@code now}, in [0, MAX_CAFFEINE_EXPIRY].
+   * (Once tat has passed the allowance is full, which an absent entry means too; lastRefund only
+   * matters while the allowance is not full.)
+   */
+  long remainingNanos(long now, long negativeTtlNanos) {
+    long end = Math.max(tat, backoffUntil);
+    if (accepted != null) {
+      end = Math.max(end, accepted.evictAt);
+    }
+    for (Refused r : refused) {
+      end = Math.max(end, Durations.saturatedAdd(r.written, negativeTtlNanos));
+    }
+    return end <= now ? 0 : Math.min(end - now, MAX_CAFFEINE_EXPIRY);
   }
 
   @Override
   public String toString() {
-    return (positive ? "Entry{positive" : "Entry{negative") + ", digest=<redacted>}";
+    return "Entry{accepted=" + (accepted != null) + ", refused=" + refused.length + ", digests=<redacted>}";
   }
 
-  /**
-   * Caffeine's view: an entry lives until its evictOffset, whatever reads happen. Caffeine's clock
-   * is ours minus {@code origin}; adding it back gives readings comparable with {@code written}.
-   */
+  /** The backend vouched for {@code digest}; times are absolute readings of the internal clock. */
+  static final class Accepted<P> {
+    private static final VarHandle REFRESHING;
+
+    static {
+      try {
+        REFRESHING = MethodHandles.lookup().findVarHandle(Accepted.class, "refreshing", boolean.class);
+      } catch (ReflectiveOperationException e) {
+        throw new ExceptionInInitializerError(e);
+      }
+    }
+
+    final byte[] digest;
+    final P principal;
+    /** When the backend call that vouched started; the sequence number of that call. */
+    final long written;
+    final long seq;
+    final long refreshAt;
+    final long expireAt;
+    final long evictAt;
+    /**
+     * False for a "valid, do not cache" answer: it is never served (fresh or stale), but its
+     * secret stays verified until evictAt, so asking again does not spend the allowance.
+     */
+    final boolean servable;
+    @SuppressWarnings("unused") // accessed through REFRESHING
+    private volatile boolean refreshing;
+
+    Accepted(byte[] digest, P principal, long written, long seq, long refreshAt, long expireAt, long evictAt,
+        boolean servable) {
+      this.servable = servable;
+      this.digest = digest;
+      this.principal = principal;
+      this.written = written;
+      this.seq = seq;
+      this.refreshAt = refreshAt;
+      this.expireAt = expireAt;
+      this.evictAt = evictAt;
+    }
+
+    boolean matches(byte[] candidate) {
+      return MessageDigest.isEqual(digest, candidate);
+    }
+
+    /** True for one caller until {@link #releaseRefresh()}: it starts the background refresh. */
+    boolean claimRefresh() {
+      return REFRESHING.compareAndSet(this, false, true);
+    }
+
+    void releaseRefresh() {
+      REFRESHING.setVolatile(this, false);
+    }
+
+    @Override
+    public String toString() {
+      return "Accepted{digest=<redacted>}";
+    }
+  }
+
+  /** The backend refused {@code digest} in the call that started at {@code written}. */
+  static final class Refused {
+    final byte[] digest;
+    final long written;
+    final long seq;
+
+    Refused(byte[] digest, long written, long seq) {
+      this.digest = digest;
+      this.written = written;
+      this.seq = seq;
+    }
+
+    boolean matches(byte[] candidate) {
+      return MessageDigest.isEqual(digest, candidate);
+    }
+
+    @Override
+    public String toString() {
+      return "Refused{digest=<redacted>}";
+    }
+  }
+
+  /** Caffeine's view: an entry lives while it carries information, whatever reads happen. */
   static final class Lifetime<P> implements Expiry<String, Entry<P>> {
 
-    private final long origin;
+    private final long negativeTtlNanos;
 
-    Lifetime(long origin) {
-      this.origin = origin;
+    Lifetime(long negativeTtlNanos) {
+      this.negativeTtlNanos = negativeTtlNanos;
     }
 
     @Override
     public long expireAfterCreate(String key, Entry<P> entry, long currentTime) {
-      return entry.remainingNanos(currentTime + origin);
+      return entry.remainingNanos(currentTime, negativeTtlNanos);
     }
 
     @Override
     public long expireAfterUpdate(String key, Entry<P> entry, long currentTime, long currentDuration) {
-      return entry.remainingNanos(currentTime + origin);
+      return entry.remainingNanos(currentTime, negativeTtlNanos);
     }
 
     @Override

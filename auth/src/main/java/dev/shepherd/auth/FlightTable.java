@@ -6,21 +6,21 @@ import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /*
- * The flights in progress, per device id: a small immutable list of flights, one per distinct
- * secret digest, replaced atomically by ConcurrentHashMap.compute. Why it is correct:
+ * The backend calls in progress, per device id: a small immutable list of flights, one per distinct
+ * secret digest. Every change for a device happens under that device's lock in
+ * CachingAuthenticator, together with the change of its cache entry; the map is concurrent only
+ * because different devices change in parallel. Hence:
  *
- * - Single flight: joinOrCreate runs under the map's lock for that id, so two requests with the
- *   same (id, digest) always see the same flight; only the one that wins Flight.claimStart() calls
- *   the backend, and only after re-reading the cache (a flight that just finished has put its
- *   answer there before leaving this table; see CachingAuthenticator.pending).
- * - Revocation: revoke marks every flight of the id *inside* the same lock that removes them, so a
- *   request can never join a flight after it was revoked, and the flight's completion (which
- *   checks the mark inside the cache's lock for the id, before inserting) cannot re-insert an
- *   answer once invalidate has returned: invalidate marks first and removes the cache entry
- *   second, so either the completion's insert happens before that removal (and is removed) or it
- *   sees the mark.
- * - Bounded: at most maxPerDevice distinct digests are in flight per device, so a flood of wrong
- *   secrets for one device costs bounded work; a list entry is removed when its flight completes.
+ * - Single flight: a request looks for the flight of its (id, digest) and creates it under the
+ *   same lock, so two requests with the same (id, digest) always share one flight.
+ * - A completed answer is never asked for twice: a flight leaves this table under the same lock
+ *   in which its answer enters the cache, so a request sees the flight or the answer, never
+ *   neither.
+ * - Revocation: revoke marks and removes a device's flights under the lock in which invalidate
+ *   removes its entry; a completion checks the mark under the same lock before recording.
+ * - Bounded: a device has at most one flight for the secret the backend last vouched for, and one
+ *   per unverified secret, each paid for by the device's allowance; a flight is removed when it
+ *   completes, times out or is revoked.
  *
  * Digests are compared with MessageDigest.isEqual (constant time); the map is keyed by the device
  * id only, which is not secret.
@@ -28,37 +28,40 @@ import java.util.concurrent.ConcurrentHashMap;
 final class FlightTable<P> {
 
   private final ConcurrentHashMap<String, List<Flight<P>>> map = new ConcurrentHashMap<>();
-  private final int maxPerDevice;
-
-  FlightTable(int maxPerDevice) {
-    this.maxPerDevice = maxPerDevice;
-  }
 
   /** The flight for (id, digest), or null. */
   Flight<P> find(String id, byte[] digest) {
     List<Flight<P>> flights = map.get(id);
-    return flights == null ? null : match(flights, digest);
+    if (flights != null) {
+      for (Flight<P> flight : flights) {
+        if (MessageDigest.isEqual(flight.digest, digest)) {
+          return flight;
+        }
+      }
+    }
+    return null;
   }
 
-  /** The flight for (id, digest), created if absent; null when the device has too many flights. */
-  Flight<P> joinOrCreate(String id, byte[] digest) {
-    Flight<P> candidate = new Flight<>(id, digest);
-    List<Flight<P>> after = map.compute(id, (k, current) -> {
+  /** The device's flights (an immutable snapshot, possibly empty). */
+  List<Flight<P>> of(String id) {
+    List<Flight<P>> flights = map.get(id);
+    return flights == null ? List.of() : flights;
+  }
+
+  /** Adds a flight; the caller holds the device's lock and has checked there is none for its digest. */
+  void add(Flight<P> flight) {
+    map.compute(flight.deviceId, (k, current) -> {
       if (current == null) {
-        return List.of(candidate);
-      }
-      if (match(current, digest) != null || current.size() >= maxPerDevice) {
-        return current;
+        return List.of(flight);
       }
       List<Flight<P>> next = new ArrayList<>(current.size() + 1);
       next.addAll(current);
-      next.add(candidate);
+      next.add(flight);
       return List.copyOf(next);
     });
-    return match(after, digest);
   }
 
-  /** Forgets a completed flight (no-op if it was revoked and removed already). */
+  /** Forgets a flight (no-op if it is gone already). */
   void remove(Flight<P> flight) {
     map.computeIfPresent(flight.deviceId, (k, current) -> {
       if (!current.contains(flight)) {
@@ -73,34 +76,25 @@ final class FlightTable<P> {
     });
   }
 
-  /** Marks every flight of the device revoked and forgets them, atomically. */
-  void revoke(String id) {
-    map.computeIfPresent(id, (k, current) -> {
-      for (Flight<P> flight : current) {
-        flight.revoked = true;
-      }
-      return null;
-    });
+  /** Marks every flight of the device revoked and forgets them; returns them. */
+  List<Flight<P>> revoke(String id) {
+    List<Flight<P>> flights = map.remove(id);
+    if (flights == null) {
+      return List.of();
+    }
+    for (Flight<P> flight : flights) {
+      flight.revoked = true;
+    }
+    return flights;
   }
 
-  /** Revokes every device's flights. */
-  void revokeAll() {
-    for (String id : map.keySet()) {
-      revoke(id);
-    }
+  /** The ids of the devices with a flight in progress (a snapshot). */
+  List<String> devices() {
+    return new ArrayList<>(map.keySet());
   }
 
   /** How many devices have a flight in progress. */
   int devicesInFlight() {
     return map.size();
-  }
-
-  private static <P> Flight<P> match(List<Flight<P>> flights, byte[] digest) {
-    for (Flight<P> flight : flights) {
-      if (MessageDigest.isEqual(flight.digest, digest)) {
-        return flight;
-      }
-    }
-    return null;
   }
 }

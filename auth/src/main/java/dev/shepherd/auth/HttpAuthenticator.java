@@ -329,7 +329,8 @@ public final class HttpAuthenticator implements Authenticator<DeviceCredentials,
 
   private BackendUnavailableException unavailable(String deviceId, Throwable cause) {
     String what = cause instanceof HttpTimeoutException ? "timed out"
-        : cause instanceof InterruptedException ? "was interrupted" : "failed (" + cause.getClass().getSimpleName() + ")";
+        : cause instanceof InterruptedException ? "was interrupted"
+        : "failed (" + cause.getClass().getSimpleName() + ")";
     return new BackendUnavailableException(name,
         "'" + name + "' " + what + " verifying device '" + deviceId + "'", null, cause);
   }

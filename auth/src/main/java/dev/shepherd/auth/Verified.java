@@ -40,7 +40,8 @@ public final class Verified<P> {
   }
 
   /**
-   * Vouches for a principal for at most {@code validFor}, counted from when the answer arrives.
+   * Vouches for a principal for at most {@code validFor}, counted from when the backend call
+   * started (the backend decided at or after that instant, so a slow answer is not cached longer).
    *
    * @param principal the principal
    * @param validFor how long the backend vouches; zero means "do not cache"

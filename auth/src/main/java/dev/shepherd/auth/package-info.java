@@ -1,7 +1,7 @@
 /**
  * Authentication that survives a reconnect storm: a caching authenticator that makes one backend
  * call per device however many reconnects arrive together, serves the last known good answer
- * while the backend is down, and never accepts a wrong secret.
+ * while the backend is down, never accepts a wrong secret, and never calls a right secret wrong.
  *
  * <h2>The pieces</h2>
  * <ul>
@@ -14,7 +14,8 @@
  *       bytes, copied defensively, wipeable, never printed.
  *   <li>{@link dev.shepherd.auth.Verified}: what a backend vouches for, and for how long.
  *   <li>{@link dev.shepherd.auth.CachingAuthenticator}: the storm absorber, on Caffeine. Single
- *       flight, HMAC digests instead of secrets, refresh-ahead with jitter, negative caching,
+ *       flight, HMAC digests instead of secrets, refresh-ahead with jitter, per-secret negative
+ *       caching, a per-device allowance of calls for unverified secrets, its own backend timeout,
  *       stale-if-error with fail-closed for unknown devices, revocation, bounded memory, an
  *       optional guard {@link dev.shepherd.core.Policy} on backend calls.
  *   <li>{@link dev.shepherd.auth.HttpAuthenticator}: a backend over {@code java.net.http}.

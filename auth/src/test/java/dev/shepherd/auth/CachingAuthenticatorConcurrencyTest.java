@@ -99,6 +99,65 @@ class CachingAuthenticatorConcurrencyTest {
     }
   }
 
+  /**
+   * Issue 14, case 2: right after a rotation, eight threads present the new, right secret at once.
+   * None is refused, and each rotation costs the backend exactly one call.
+   */
+  @Test
+  void concurrentRequestsWithTheNewRightSecretAfterARotationShareOneBackendCallAndNoneIsRefused()
+      throws Exception {
+    int threads = 8;
+    int rounds = 200;
+    backend.enroll("hub", "s-0");
+    CachingAuthenticator<String> auth = builder().executor(Runnable::run).ttl(Duration.ofDays(1))
+        .refreshAhead(0).rotationCheckInterval(Duration.ofSeconds(30)).build();
+    auth.authenticate(creds("hub", "s-0"));
+    ConcurrentLinkedQueue<String> refused = new ConcurrentLinkedQueue<>();
+    int[] callsPerRound = new int[rounds];
+    // The barrier action runs between rounds, in one thread: rotate, let time pass, count calls.
+    java.util.concurrent.atomic.AtomicInteger round = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger callsBefore = new java.util.concurrent.atomic.AtomicInteger();
+    CyclicBarrier barrier = new CyclicBarrier(threads, () -> {
+      int r = round.get();
+      if (r > 0) {
+        callsPerRound[r - 1] = backend.calls.get() - callsBefore.get();
+      }
+      if (r < rounds) {
+        clock.advance(Duration.ofSeconds(30));
+        backend.enroll("hub", "s-" + (r + 1));
+        callsBefore.set(backend.calls.get());
+      }
+      round.incrementAndGet();
+    });
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    List<Future<?>> futures = new ArrayList<>();
+    try {
+      for (int t = 0; t < threads; t++) {
+        futures.add(pool.submit(() -> {
+          for (int r = 1; r <= rounds; r++) {
+            barrier.await(20, TimeUnit.SECONDS);
+            try {
+              auth.authenticate(creds("hub", "s-" + r));
+            } catch (RuntimeException e) {
+              refused.add("round " + r + ": " + e);
+            }
+          }
+          barrier.await(20, TimeUnit.SECONDS);
+          return null;
+        }));
+      }
+      for (Future<?> f : futures) {
+        f.get(50, TimeUnit.SECONDS);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+    assertTrue(refused.isEmpty(), refused.size() + " of " + threads * rounds + " refused: " + refused);
+    for (int r = 0; r < rounds; r++) {
+      assertEquals(1, callsPerRound[r], "backend calls in round " + (r + 1));
+    }
+  }
+
   @Test
   void invalidateRacingWithAnInFlightAnswerNeverLeavesTheRevokedDeviceCached() throws Exception {
     ExecutorService pool = Executors.newFixedThreadPool(2);
@@ -151,7 +210,8 @@ class CachingAuthenticatorConcurrencyTest {
     waiter.setDaemon(true);
     waiter.start();
     try {
-      awaitTrue(() -> backend.pending().size() == 1 && waiter.getState() == Thread.State.WAITING);
+      awaitTrue(() -> backend.pending().size() == 1 && (waiter.getState() == Thread.State.WAITING
+          || waiter.getState() == Thread.State.TIMED_WAITING));
     } finally {
       waiter.interrupt();
       waiter.join(10_000);

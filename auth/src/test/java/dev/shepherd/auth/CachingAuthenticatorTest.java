@@ -86,31 +86,175 @@ class CachingAuthenticatorTest {
   void aWrongSecretForACachedDeviceIsRefusedAndNeitherPoisonsNorEvictsTheGoodEntry() {
     CachingAuthenticator<String> auth = builder().build();
     auth.authenticate(creds("hub-1", "right"));
-    Entry<String> good = auth.entry("hub-1");
+    Entry.Accepted<String> good = auth.accepted("hub-1");
+    int invalid = 0;
+    int deferred = 0;
     for (int i = 0; i < 20; i++) {
-      String wrong = "wrong-" + i;
-      assertThrows(AuthenticationException.class, () -> auth.authenticate(creds("hub-1", wrong)));
+      try {
+        auth.authenticate(creds("hub-1", "wrong-" + i));
+      } catch (AuthenticationException e) {
+        invalid++;
+      } catch (BackendUnavailableException e) {
+        deferred++;
+        assertEquals(Duration.ofSeconds(30), e.retryAfter().orElseThrow(), "the next refill");
+      }
     }
-    assertTrue(auth.entry("hub-1") == good, "the good entry is untouched");
+    assertTrue(auth.accepted("hub-1") == good, "the good answer is untouched");
     assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "right")));
-    // One fill and one rotation check: the other 19 mismatches were refused without asking.
-    assertEquals(2, backend.calls.get());
+    // One fill, then the allowance (3): the backend refused those three; 17 were deferred, not refused.
+    assertEquals(1 + 3, backend.calls.get());
+    assertEquals(3, invalid);
+    assertEquals(17, deferred);
+  }
+
+  /**
+   * The allowance for unverified secrets, exactly: a + floor(t / I) calls in any window of length
+   * t (a = 3, I = 30 s), each further distinct secret deferred with the time to the next refill.
+   */
+  @Test
+  void unverifiedSecretsCostAtMostTheAllowancePlusOneCallPerInterval() {
+    CachingAuthenticator<String> auth = builder().ttl(Duration.ofHours(1)).refreshAhead(0).build();
+    auth.authenticate(creds("hub-1", "right"));
+    int[] next = {0};
+    Runnable guess = () -> {
+      try {
+        auth.authenticate(creds("hub-1", "guess-" + next[0]++));
+      } catch (AuthenticationException | BackendUnavailableException expected) {
+        // counted through the backend's calls
+      }
+    };
+    for (int i = 0; i < 10; i++) {
+      guess.run();
+    }
+    assertEquals(1 + 3, backend.calls.get(), "the burst");
+    for (int interval = 1; interval <= 5; interval++) {
+      clock.advanceNanos(Duration.ofSeconds(30).toNanos() - 1);
+      BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+          () -> auth.authenticate(creds("hub-1", "guess-x")));
+      assertEquals(Duration.ofNanos(1), e.retryAfter().orElseThrow(), "refill in one nanosecond");
+      clock.advanceNanos(1);
+      for (int i = 0; i < 10; i++) {
+        guess.run();
+      }
+      assertEquals(1 + 3 + interval, backend.calls.get(), "one more call per interval, interval " + interval);
+    }
+  }
+
+  /** The bound with acceptances given back: a + 1 + 2 * floor(t / I) calls in any window from 0. */
+  @Test
+  void aDeviceFlappingBetweenTwoValidSecretsCostsAtMostTheAllowancePlusOnePlusTwoCallsPerInterval() {
+    java.util.concurrent.atomic.AtomicInteger calls = new java.util.concurrent.atomic.AtomicInteger();
+    Authenticator<DeviceCredentials, Verified<String>> twoValid = c -> {
+      calls.incrementAndGet();
+      String secret = new String(c.secretRef(), java.nio.charset.StandardCharsets.UTF_8);
+      if (!secret.equals("a") && !secret.equals("b")) {
+        throw new AuthenticationException("refused");
+      }
+      return Verified.of("p");
+    };
+    CachingAuthenticator<String> auth = CachingAuthenticator.builder(twoValid).ticker(clock)
+        .executor(Runnable::run).listener(events).ttl(Duration.ofHours(1)).build();
+    long interval = Duration.ofSeconds(30).toNanos();
+    int deferred = 0;
+    for (int second = 0; second <= 300; second++) {
+      for (String secret : new String[] {"a", "b", "a", "b"}) {
+        try {
+          auth.authenticate(creds("hub-1", secret));
+        } catch (BackendUnavailableException e) {
+          deferred++;
+          assertTrue(e.retryAfter().orElseThrow().compareTo(Duration.ofSeconds(30)) <= 0);
+        }
+      }
+      long t = clock.read();
+      assertTrue(calls.get() <= 3 + 1 + 2 * (t / interval), calls.get() + " calls by " + t + " ns");
+      clock.advance(Duration.ofSeconds(1));
+    }
+    assertTrue(deferred > 0, "the bound was reached");
   }
 
   @Test
-  void aMismatchReasksTheBackendAtMostOncePerDevicePerInterval() {
-    CachingAuthenticator<String> auth = builder().ttl(Duration.ofHours(1)).refreshAhead(0).build();
-    auth.authenticate(creds("hub-1", "right"));
-    for (int round = 1; round <= 3; round++) {
-      for (int i = 0; i < 10; i++) {
-        assertThrows(AuthenticationException.class, () -> auth.authenticate(creds("hub-1", "wrong")));
+  void aLateAcceptanceForADeviceWhoseEntryIsGoneLeavesItsAllowanceFull() {
+    CachingAuthenticator<String> auth = builder().refreshAhead(0).build();
+    backend.mode = FakeBackend.Mode.LATE;
+    CompletableFuture<String> waiting = auth.authenticateAsync(creds("hub-1", "right")).toCompletableFuture();
+    clock.advance(Duration.ofSeconds(45)); // timed out, cooled down, allowance refilled: the entry is gone
+    auth.expireOverdue();
+    assertInstanceOf(BackendUnavailableException.class, assertThrows(CompletionException.class, waiting::join).getCause());
+    assertNull(auth.entry("hub-1"));
+    backend.deliverAll(false); // the late "valid" is still recorded, into a fresh entry
+    assertEquals("principal-hub-1", auth.accepted("hub-1").principal);
+    backend.mode = FakeBackend.Mode.UP;
+    backend.enroll("hub-1", "rotated");
+    assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "rotated")), "the allowance is full");
+  }
+
+  @Test
+  void atMostTheAllowanceOfRefusalsIsRememberedPerDevice() {
+    CachingAuthenticator<String> auth = builder().negativeTtl(Duration.ofMinutes(10)).build();
+    for (int i = 0; i < 40; i++) {
+      try {
+        auth.authenticate(creds("hub-1", "guess-" + i));
+      } catch (AuthenticationException | BackendUnavailableException expected) {
+        // refused or deferred
       }
-      assertEquals(1 + round, backend.calls.get(), "round " + round);
-      clock.advanceNanos(Duration.ofSeconds(30).toNanos() - 1);
-      assertThrows(AuthenticationException.class, () -> auth.authenticate(creds("hub-1", "wrong")));
-      assertEquals(1 + round, backend.calls.get(), "not before the interval has passed");
-      clock.advanceNanos(1);
+      assertTrue(auth.entry("hub-1").refused.length <= 3);
+      clock.advance(Duration.ofSeconds(10));
     }
+    assertEquals(3, auth.entry("hub-1").refused.length);
+  }
+
+  /**
+   * A device under a sustained flood: its verified secret is served and revalidated as usual;
+   * its new secret is deferred (503, retry-after at most one interval), never refused, while the
+   * flood lasts; and verified at the first retry after the flood stops.
+   */
+  @Test
+  void underASustainedFloodTheVerifiedSecretIsUntouchedAndANewOneIsDeferredNeverRefused() {
+    CachingAuthenticator<String> auth = builder().refreshAhead(0).build();
+    auth.authenticate(creds("hub-1", "right"));
+    int flood = 0;
+    for (int second = 0; second < 150; second++) { // past the 60 s ttl: a revalidation happens
+      for (int i = 0; i < 5; i++) {
+        try {
+          auth.authenticate(creds("hub-1", "flood-" + flood++));
+        } catch (AuthenticationException | BackendUnavailableException expected) {
+          // the attacker's problem
+        }
+      }
+      assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "right")), "second " + second);
+      clock.advance(Duration.ofSeconds(1));
+    }
+    backend.enroll("hub-1", "rotated");
+    Duration retryAfter = Duration.ZERO;
+    for (int second = 0; second < 120; second++) {
+      for (int i = 0; i < 5; i++) {
+        try {
+          auth.authenticate(creds("hub-1", "flood-" + flood++));
+        } catch (AuthenticationException | BackendUnavailableException expected) {
+          // the attacker's problem
+        }
+      }
+      BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+          () -> auth.authenticate(creds("hub-1", "rotated")), "deferred, not refused");
+      retryAfter = e.retryAfter().orElseThrow();
+      assertTrue(retryAfter.compareTo(Duration.ofSeconds(30)) <= 0, "retry-after " + retryAfter);
+      clock.advance(Duration.ofSeconds(1));
+    }
+    // The flood stops; the device comes back when told.
+    clock.advance(Duration.ofSeconds(30));
+    assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "rotated")));
+  }
+
+  @Test
+  void theSameWrongSecretIsRefusedFromTheNegativeCacheWithoutSpendingTheAllowance() {
+    CachingAuthenticator<String> auth = builder().ttl(Duration.ofHours(1)).build();
+    auth.authenticate(creds("hub-1", "right"));
+    for (int i = 0; i < 100; i++) {
+      assertThrows(AuthenticationException.class, () -> auth.authenticate(creds("hub-1", "wrong")));
+    }
+    assertEquals(2, backend.calls.get());
+    backend.enroll("hub-1", "rotated");
+    assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "rotated")));
   }
 
   @Test
@@ -122,33 +266,24 @@ class CachingAuthenticatorTest {
     assertEquals(2, backend.calls.get());
     assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "rotated")));
     assertEquals(2, backend.calls.get(), "the rotated secret is now the cached one");
-    // The old secret no longer matches, and the rotation-check interval carried over.
+    // The old secret is no longer the verified one: the backend is asked, and refuses it.
     assertThrows(AuthenticationException.class, () -> auth.authenticate(creds("hub-1", "right")));
-    assertEquals(2, backend.calls.get());
-  }
-
-  @Test
-  void aRotationCheckSpentByAWrongSecretDelaysTheNewSecretByAtMostOneInterval() {
-    CachingAuthenticator<String> auth = builder().refreshAhead(0).build();
-    auth.authenticate(creds("hub-1", "right"));
-    assertThrows(AuthenticationException.class, () -> auth.authenticate(creds("hub-1", "attacker")));
-    backend.enroll("hub-1", "rotated");
-    assertThrows(AuthenticationException.class, () -> auth.authenticate(creds("hub-1", "rotated")));
-    clock.advance(Duration.ofSeconds(30));
-    assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "rotated")));
+    assertEquals(3, backend.calls.get());
+    assertThrows(AuthenticationException.class, () -> auth.authenticate(creds("hub-1", "right")));
+    assertEquals(3, backend.calls.get(), "then from the negative cache");
   }
 
   @Test
   void theCacheHoldsADigestNeverTheSecret() {
     CachingAuthenticator<String> auth = builder().build();
     auth.authenticate(creds("hub-1", "right"));
-    Entry<String> entry = auth.entry("hub-1");
+    Entry.Accepted<String> entry = auth.accepted("hub-1");
     assertEquals(32, entry.digest.length);
     assertFalse(java.util.Arrays.equals(bytes("right"), java.util.Arrays.copyOf(entry.digest, 5)));
     // Another instance uses another key: the same secret gives another digest.
     CachingAuthenticator<String> other = builder().build();
     other.authenticate(creds("hub-1", "right"));
-    assertFalse(java.util.Arrays.equals(entry.digest, other.entry("hub-1").digest));
+    assertFalse(java.util.Arrays.equals(entry.digest, other.accepted("hub-1").digest));
   }
 
   // --- freshness --------------------------------------------------------------------------------
@@ -170,8 +305,8 @@ class CachingAuthenticatorTest {
     backend.validFor = Duration.ofSeconds(10);
     CachingAuthenticator<String> auth = builder().build();
     auth.authenticate(creds("hub-1", "right"));
-    Entry<String> entry = auth.entry("hub-1");
-    assertTrue(entry.expireOffset <= Duration.ofSeconds(10).toNanos());
+    Entry.Accepted<String> entry = auth.accepted("hub-1");
+    assertTrue(entry.expireAt - entry.written <= Duration.ofSeconds(10).toNanos());
     clock.advance(Duration.ofSeconds(10));
     auth.authenticate(creds("hub-1", "right"));
     assertEquals(2, backend.calls.get());
@@ -181,11 +316,13 @@ class CachingAuthenticatorTest {
   void aBackendThatSaysDoNotCacheIsAskedEveryTime() {
     backend.validFor = Duration.ZERO;
     CachingAuthenticator<String> auth = builder().build();
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 10; i++) {
       assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "right")));
     }
-    assertEquals(3, backend.calls.get());
-    assertNull(auth.entry("hub-1"));
+    assertEquals(10, backend.calls.get(), "asked every time, and never deferred: the secret is verified");
+    backend.mode = FakeBackend.Mode.DOWN;
+    assertThrows(BackendUnavailableException.class, () -> auth.authenticate(creds("hub-1", "right")),
+        "a do-not-cache answer is never served stale");
   }
 
   @Test
@@ -195,8 +332,8 @@ class CachingAuthenticatorTest {
     CachingAuthenticator<String> auth = builder().executor(queued).build();
     auth.authenticate(creds("hub-1", "right"));
     runAll(tasks); // Caffeine's maintenance
-    Entry<String> first = auth.entry("hub-1");
-    clock.advanceNanos(first.refreshOffset);
+    Entry.Accepted<String> first = auth.accepted("hub-1");
+    clock.advanceNanos(first.refreshAt);
 
     long missesBefore = auth.stats().misses();
     assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "right")));
@@ -206,7 +343,7 @@ class CachingAuthenticatorTest {
 
     runAll(tasks);
     assertEquals(2, backend.calls.get(), "exactly one refresh for both requests");
-    Entry<String> refreshed = auth.entry("hub-1");
+    Entry.Accepted<String> refreshed = auth.accepted("hub-1");
     assertTrue(refreshed != first);
     assertEquals(clock.read(), refreshed.written);
   }
@@ -215,14 +352,14 @@ class CachingAuthenticatorTest {
   void aFailedRefreshKeepsTheFreshEntryAndBacksOff() {
     CachingAuthenticator<String> auth = builder().ttl(Duration.ofSeconds(600)).build();
     auth.authenticate(creds("hub-1", "right"));
-    Entry<String> first = auth.entry("hub-1");
-    clock.advanceNanos(first.refreshOffset); // in [480 s, 540 s); the expiry is beyond 540 s
+    Entry.Accepted<String> first = auth.accepted("hub-1");
+    clock.advanceNanos(first.refreshAt); // in [480 s, 540 s); the expiry is beyond 540 s
     backend.mode = FakeBackend.Mode.DOWN;
     for (int i = 0; i < 5; i++) {
       assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "right")));
     }
     assertEquals(2, backend.calls.get(), "one failed refresh, then a cooldown");
-    assertTrue(auth.entry("hub-1") == first);
+    assertTrue(auth.accepted("hub-1") == first);
     clock.advanceNanos(Duration.ofSeconds(10).toNanos() - 1);
     auth.authenticate(creds("hub-1", "right"));
     assertEquals(2, backend.calls.get(), "still cooling down");
@@ -230,7 +367,7 @@ class CachingAuthenticatorTest {
     backend.mode = FakeBackend.Mode.UP;
     auth.authenticate(creds("hub-1", "right"));
     assertEquals(3, backend.calls.get(), "refreshed after the cooldown");
-    assertEquals(clock.read(), auth.entry("hub-1").written);
+    assertEquals(clock.read(), auth.accepted("hub-1").written);
   }
 
   /**
@@ -260,7 +397,7 @@ class CachingAuthenticatorTest {
     // Expiry spread, read from the entries: (90 s, 100 s] in ten 1-second buckets.
     int[] expiryBuckets = new int[10];
     for (int i = 0; i < n; i++) {
-      long expire = auth.entry("dev-" + i).expireOffset;
+      long expire = auth.accepted("dev-" + i).expireAt;
       assertTrue(expire > secondsToNanos(90) && expire <= secondsToNanos(100), "expiry in window");
       expiryBuckets[(int) Math.min(9, (expire - secondsToNanos(90)) / secondsToNanos(1))]++;
     }
@@ -322,9 +459,9 @@ class CachingAuthenticatorTest {
 
   /**
    * Caffeine reads the same ticker: to Caffeine itself, an entry ends exactly when the ManualClock
-   * passes its end (a refusal at negativeTtl, a positive answer at its expiry plus maxStale), not
-   * a nanosecond before; and it is then evicted, freeing its memory, once Caffeine's timer wheel
-   * (buckets of about 1.07 s) passes it.
+   * passes the end of the last thing it remembers (a refusal at negativeTtl, the allowance once it
+   * has refilled, a positive answer at its expiry plus maxStale), not a nanosecond before; and it is
+   * then evicted, freeing its memory, once Caffeine's timer wheel (buckets of about 1.07 s) passes it.
    */
   @Test
   void caffeineExpiresAndEvictsOnTheInjectedClock() {
@@ -336,9 +473,13 @@ class CachingAuthenticatorTest {
     assertEquals(3, auth.estimatedSize());
 
     clock.advanceNanos(Duration.ofSeconds(5).toNanos() - 1);
-    assertNotNull(auth.entry("stranger"), "a refusal lives until the negative ttl");
+    assertEquals(1, auth.entry("stranger").refused.length, "a refusal lives until the negative ttl");
     clock.advanceNanos(1);
-    assertNull(auth.entry("stranger"), "and ends exactly then");
+    // The refusal has ended; the entry remembers the spent allowance until it has refilled (30 s).
+    clock.advanceNanos(Duration.ofSeconds(25).toNanos() - 1);
+    assertNotNull(auth.entry("stranger"), "the allowance is not full yet");
+    clock.advanceNanos(1);
+    assertNull(auth.entry("stranger"), "and ends exactly when it is");
     clock.advance(Duration.ofSeconds(3));
     auth.cleanUp();
     assertEquals(2, auth.estimatedSize(), "then it is evicted");
@@ -386,10 +527,16 @@ class CachingAuthenticatorTest {
     backend.retryAfter = Duration.ofSeconds(7);
     BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
         () -> auth.authenticate(creds("hub-1", "right")));
-    assertEquals(Duration.ofSeconds(7), e.retryAfter().orElseThrow());
+    assertEquals(Duration.ofSeconds(10), e.retryAfter().orElseThrow(), "the cool-down, longer than the hint");
     assertInstanceOf(RejectedException.class, e);
     assertNotNull(e.getCause());
-    assertNull(auth.entry("hub-1"), "nothing cached");
+    assertNull(auth.accepted("hub-1"), "nothing cached but the cool-down");
+    assertEquals(0, auth.entry("hub-1").refused.length);
+    backend.retryAfter = Duration.ofSeconds(70);
+    clock.advance(Duration.ofSeconds(10));
+    e = assertThrows(BackendUnavailableException.class, () -> auth.authenticate(creds("hub-1", "right")));
+    assertEquals(Duration.ofSeconds(70), e.retryAfter().orElseThrow(), "the backend's hint, longer than the cool-down");
+    clock.advance(Duration.ofSeconds(70));
     backend.mode = FakeBackend.Mode.UP;
     assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "right")));
   }
@@ -404,7 +551,8 @@ class CachingAuthenticatorTest {
       CachingAuthenticator<String> auth = CachingAuthenticator.builder(broken).ticker(clock)
           .executor(Runnable::run).listener(events).build();
       assertThrows(BackendUnavailableException.class, () -> auth.authenticate(creds("hub-1", "right")));
-      assertEquals(0, auth.estimatedSize());
+      assertNull(auth.accepted("hub-1"));
+      assertEquals(0, auth.entry("hub-1").refused.length);
     }
   }
 
@@ -465,7 +613,7 @@ class CachingAuthenticatorTest {
     backend.mode = FakeBackend.Mode.UP;
     auth.authenticate(creds("hub-1", "right"));
     assertEquals(4, backend.calls.get());
-    assertEquals(clock.read(), auth.entry("hub-1").written, "revalidated");
+    assertEquals(clock.read(), auth.accepted("hub-1").written, "revalidated");
   }
 
   // --- revocation -------------------------------------------------------------------------------
@@ -485,7 +633,7 @@ class CachingAuthenticatorTest {
   void invalidateDiscardsAnInFlightRefreshSoItCannotReinsertTheDevice() {
     CachingAuthenticator<String> auth = builder().build();
     auth.authenticate(creds("hub-1", "right"));
-    clock.advanceNanos(auth.entry("hub-1").refreshOffset);
+    clock.advanceNanos(auth.accepted("hub-1").refreshAt);
     backend.mode = FakeBackend.Mode.PENDING;
     assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "right")));
     assertEquals(1, backend.pending().size(), "a refresh is in flight");
@@ -549,15 +697,56 @@ class CachingAuthenticatorTest {
   }
 
   @Test
-  void tooManyDistinctSecretsInFlightForOneDeviceAreRefusedAsUnavailable() {
+  void distinctSecretsInFlightForOneDeviceAreBoundedByTheAllowanceAndTheRestDeferredWithARetryAfter() {
     CachingAuthenticator<String> auth = builder().build();
     backend.mode = FakeBackend.Mode.PENDING;
-    for (int i = 0; i < CachingAuthenticator.MAX_FLIGHTS_PER_DEVICE; i++) {
-      auth.authenticateAsync(creds("hub-1", "guess-" + i));
+    List<CompletableFuture<String>> guesses = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      guesses.add(auth.authenticateAsync(creds("hub-1", "guess-" + i)).toCompletableFuture());
     }
-    CompletableFuture<String> over = auth.authenticateAsync(creds("hub-1", "guess-x")).toCompletableFuture();
-    assertInstanceOf(BackendUnavailableException.class, assertThrows(CompletionException.class, over::join).getCause());
-    assertEquals(CachingAuthenticator.MAX_FLIGHTS_PER_DEVICE, backend.calls.get());
+    assertEquals(3, backend.calls.get(), "the allowance");
+    CompletableFuture<String> right = auth.authenticateAsync(creds("hub-1", "right")).toCompletableFuture();
+    BackendUnavailableException deferred = assertInstanceOf(BackendUnavailableException.class,
+        assertThrows(CompletionException.class, right::join).getCause());
+    assertEquals(Duration.ofSeconds(30), deferred.retryAfter().orElseThrow());
+    backend.mode = FakeBackend.Mode.UP;
+    backend.deliverAll(false);
+    for (int i = 0; i < 3; i++) {
+      assertInstanceOf(AuthenticationException.class, assertThrows(CompletionException.class, guesses.get(i)::join).getCause());
+    }
+    for (int i = 3; i < 8; i++) {
+      assertInstanceOf(BackendUnavailableException.class, assertThrows(CompletionException.class, guesses.get(i)::join).getCause());
+    }
+    clock.advance(deferred.retryAfter().orElseThrow()); // the device comes back when told
+    assertEquals("principal-hub-1", auth.authenticate(creds("hub-1", "right")));
+  }
+
+  /**
+   * The database's worst case under a flood of N unknown device ids: N * a calls at once, then N
+   * per interval (a = 3), and every id beyond that deferred, never called.
+   */
+  @Test
+  void aFloodOfWrongSecretsForNDevicesCostsAtMostNTimesTheAllowanceThenNPerInterval() {
+    int n = 100;
+    CachingAuthenticator<String> auth = builder().maximumSize(10 * n).build();
+    Runnable flood = () -> {
+      for (int round = 0; round < 10; round++) {
+        for (int d = 0; d < n; d++) {
+          try {
+            auth.authenticate(creds("dev-" + d, "guess-" + round));
+          } catch (AuthenticationException | BackendUnavailableException expected) {
+            // the backend's verdict, or deferred
+          }
+        }
+      }
+    };
+    flood.run();
+    assertEquals(3 * n, backend.calls.get());
+    for (int interval = 1; interval <= 3; interval++) {
+      clock.advance(Duration.ofSeconds(30));
+      flood.run();
+      assertEquals(3 * n + interval * n, backend.calls.get(), "interval " + interval);
+    }
   }
 
   @Test

@@ -13,15 +13,18 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A scriptable backend: knows each device's right secret, can be up, down or "slow" (calls stay
- * pending until the test delivers them), and counts calls.
+ * A scriptable backend: knows each device's right secret, can be up, down, "slow" (calls stay
+ * pending until the test delivers them, with the verdict of the delivery moment) or "late" (the
+ * verdict is decided when the call arrives, and delivered when the test says), and counts calls.
  */
 final class FakeBackend implements Authenticator<DeviceCredentials, Verified<String>> {
 
   enum Mode {
     UP,
     DOWN,
-    PENDING
+    PENDING,
+    /** The verdict is decided on arrival and held until {@link #deliver}. */
+    LATE
   }
 
   /** A call waiting for {@link #deliver}. */
@@ -29,6 +32,9 @@ final class FakeBackend implements Authenticator<DeviceCredentials, Verified<Str
     final String deviceId;
     final byte[] secret;
     final CompletableFuture<Verified<String>> future = new CompletableFuture<>();
+    /** For {@link Mode#LATE}: the verdict decided on arrival (null: invalid). */
+    Verified<String> decided;
+    boolean decidedAtArrival;
 
     Call(String deviceId, byte[] secret) {
       this.deviceId = deviceId;
@@ -97,6 +103,14 @@ final class FakeBackend implements Authenticator<DeviceCredentials, Verified<Str
         return CompletableFuture.failedFuture(down(id));
       default:
         Call call = new Call(id, credentials.secret());
+        if (mode == Mode.LATE) {
+          call.decidedAtArrival = true;
+          try {
+            call.decided = verdict(id, call.secret);
+          } catch (AuthenticationException invalid) {
+            call.decided = null;
+          }
+        }
         synchronized (pending) {
           pending.add(call);
         }
@@ -119,6 +133,15 @@ final class FakeBackend implements Authenticator<DeviceCredentials, Verified<Str
     }
     if (asFailure) {
       call.future.completeExceptionally(down(call.deviceId));
+      return;
+    }
+    if (call.decidedAtArrival) {
+      if (call.decided != null) {
+        call.future.complete(call.decided);
+      } else {
+        call.future.completeExceptionally(
+            new AuthenticationException("fake backend refused device '" + call.deviceId + "'"));
+      }
       return;
     }
     try {

@@ -7,6 +7,9 @@ import dev.shepherd.auth.DeviceCredentials;
 import dev.shepherd.auth.Verified;
 import dev.shepherd.core.EventListener;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.MessageDigest;
@@ -90,6 +93,60 @@ public class AuthBenchmark {
       next = (next + 1) & (DEVICES - 1);
       return next;
     }
+  }
+
+  /**
+   * A fresh thread per operation: a virtual thread ({@code Thread.startVirtualThread}, JDK 21+), or
+   * where the JDK has none, a fresh platform thread. A server that runs each request on its own
+   * virtual thread pays for any per-thread state (a {@code ThreadLocal}) on every request; this
+   * state measures that, next to {@link #freshThreadAlone} which costs the thread alone.
+   */
+  @State(Scope.Thread)
+  public static class FreshThread {
+    private static final MethodHandle START_VIRTUAL = startVirtual();
+    /** True when the fresh threads are virtual threads (JDK 21+). */
+    public static final boolean VIRTUAL = START_VIRTUAL != null;
+    private Object result;
+
+    private static MethodHandle startVirtual() {
+      try {
+        return MethodHandles.publicLookup().findStatic(Thread.class, "startVirtualThread",
+            MethodType.methodType(Thread.class, Runnable.class));
+      } catch (NoSuchMethodException | IllegalAccessException e) {
+        return null;
+      }
+    }
+
+    /** Runs {@code task} on a fresh thread, waits for it, and returns what it produced. */
+    Object run(java.util.function.Supplier<?> task) throws Throwable {
+      result = null;
+      Runnable body = () -> result = task.get();
+      Thread t;
+      if (START_VIRTUAL != null) {
+        t = (Thread) START_VIRTUAL.invokeExact(body);
+      } else {
+        t = new Thread(body);
+        t.start();
+      }
+      t.join();
+      return result;
+    }
+  }
+
+  /**
+   * A cache hit on a fresh (virtual) thread per request: the hit path plus whatever per-thread
+   * state it builds; subtract {@link #freshThreadAlone} for the hit's own share.
+   */
+  @Benchmark
+  public Object shepherdHitOnFreshThread(Shared shared, PerThread thread, FreshThread fresh) throws Throwable {
+    DeviceCredentials credentials = shared.credentials[thread.nextDevice()];
+    return fresh.run(() -> shared.shepherd.authenticate(credentials));
+  }
+
+  /** Starting and joining a fresh (virtual) thread that does nothing: the baseline of the above. */
+  @Benchmark
+  public Object freshThreadAlone(FreshThread fresh) throws Throwable {
+    return fresh.run(() -> fresh);
   }
 
   /** A cache hit: normalised id lookup, one HMAC of the presented secret, constant-time compare. */

@@ -81,6 +81,23 @@ class BenchmarkStatesTest {
   }
 
   @Test
+  void everyCircuitBreakerStaysClosedAndPermitsEveryCall() throws Exception {
+    for (String window : new String[] {"count", "time"}) {
+      CircuitBreakerBenchmark b = new CircuitBreakerBenchmark();
+      b.window = window;
+      b.setUp();
+      for (int i = 0; i < 100_000; i++) {
+        assertEquals(Boolean.TRUE, b.shepherdCall());
+        assertTrue(b.shepherdPermission());
+        assertEquals(Boolean.TRUE, b.resilience4jCall());
+        assertTrue(b.resilience4jPermission());
+        assertEquals(Boolean.TRUE, b.failsafeCall());
+        assertTrue(b.failsafePermission());
+      }
+    }
+  }
+
+  @Test
   void backoffDelaysLieWithinTheirBounds() {
     BackoffBenchmark b = new BackoffBenchmark();
     b.setUp();
@@ -96,7 +113,7 @@ class BenchmarkStatesTest {
   }
 
   @Test
-  void bothAuthenticationPathsAcceptEveryDevice() throws Exception {
+  void bothAuthenticationPathsAcceptEveryDevice() throws Throwable {
     AuthBenchmark.Shared shared = new AuthBenchmark.Shared();
     shared.setUp();
     AuthBenchmark.PerThread thread = new AuthBenchmark.PerThread();
@@ -106,6 +123,12 @@ class BenchmarkStatesTest {
       int next = (thread.next + 1) & (AuthBenchmark.DEVICES - 1);
       assertEquals(shared.ids[next], b.shepherdCachingAuthenticatorHit(shared, thread));
       assertTrue(b.caffeineGetIfPresentPlusHmac(shared, thread));
+    }
+    AuthBenchmark.FreshThread fresh = new AuthBenchmark.FreshThread();
+    for (int i = 0; i < 16; i++) {
+      int next = (thread.next + 1) & (AuthBenchmark.DEVICES - 1);
+      assertEquals(shared.ids[next], b.shepherdHitOnFreshThread(shared, thread, fresh));
+      assertEquals(fresh, b.freshThreadAlone(fresh));
     }
   }
 }

@@ -53,7 +53,7 @@ class BenchmarksSmokeTest {
       ran.add(label);
     }
     for (String kind : new String[] {"BaselineBenchmark", "RateLimiterBenchmark", "BulkheadBenchmark",
-        "BackoffBenchmark", "AuthBenchmark", "RedisRateLimiterBenchmark"}) {
+        "BackoffBenchmark", "AuthBenchmark", "CircuitBreakerBenchmark", "RedisRateLimiterBenchmark"}) {
       if (!redis && kind.equals("RedisRateLimiterBenchmark")) {
         continue;
       }

@@ -55,6 +55,11 @@ final class MetricsEndpoint implements AutoCloseable {
     return registry;
   }
 
+  /** The address the endpoint listens on: always 127.0.0.1. */
+  InetSocketAddress address() {
+    return server.getAddress();
+  }
+
   /** The scrape address, {@code http://127.0.0.1:<port>/metrics}. */
   URI uri() {
     return URI.create("http://127.0.0.1:" + server.getAddress().getPort() + PATH);

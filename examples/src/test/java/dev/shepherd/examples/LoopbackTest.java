@@ -22,11 +22,11 @@ class LoopbackTest {
   }
 
   @Test
-  void theStubUpstreamListensOn127001AndItsUrisSayTheSame() throws Exception {
-    try (StubUpstream stub = StubUpstream.start(1)) {
-      assertArrayEquals(IPV4_LOOPBACK, stub.address().getAddress().getAddress());
-      assertEquals("127.0.0.1", stub.api().getHost());
-      assertEquals(stub.address().getPort(), stub.api().getPort());
+  void theMetricsEndpointListensOn127001() throws Exception {
+    try (MetricsEndpoint metrics = MetricsEndpoint.start()) {
+      assertArrayEquals(IPV4_LOOPBACK, metrics.address().getAddress().getAddress());
+      assertEquals("127.0.0.1", metrics.uri().getHost());
+      assertEquals(metrics.address().getPort(), metrics.uri().getPort());
     }
   }
 

@@ -13,6 +13,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAccumulator;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,7 +76,7 @@ public final class LogSummaryListener implements EventListener, AutoCloseable {
   private final long intervalNanos;
   private final ScheduledExecutorService scheduler;
   private final ConcurrentHashMap<String, Window> windows = new ConcurrentHashMap<>();
-  private final Object timerLock = new Object();
+  private final ReentrantLock timerLock = new ReentrantLock();
   /** The timer task while armed, else null; written under {@code timerLock}. */
   private volatile ScheduledFuture<?> timer;
 
@@ -158,7 +159,8 @@ public final class LogSummaryListener implements EventListener, AutoCloseable {
   @Override
   public void close() {
     ScheduledFuture<?> task;
-    synchronized (timerLock) {
+    timerLock.lock();
+    try {
       task = timer;
       timer = null;
       if (task != null) {
@@ -167,6 +169,8 @@ public final class LogSummaryListener implements EventListener, AutoCloseable {
           SharedTimer.release();
         }
       }
+    } finally {
+      timerLock.unlock();
     }
     flush();
   }
@@ -189,7 +193,8 @@ public final class LogSummaryListener implements EventListener, AutoCloseable {
   }
 
   private void arm() {
-    synchronized (timerLock) { // only when the timer is off: once per start, never per event
+    timerLock.lock(); // only when the timer is off: once per start, never per event
+    try {
       if (timer != null) {
         return;
       }
@@ -203,6 +208,8 @@ public final class LogSummaryListener implements EventListener, AutoCloseable {
         }
         throw e;
       }
+    } finally {
+      timerLock.unlock();
     }
   }
 
@@ -388,39 +395,61 @@ public final class LogSummaryListener implements EventListener, AutoCloseable {
    * first one to arm its timer, shut down when the last one closes.
    */
   static final class SharedTimer {
-    private static ScheduledExecutorService executor; // guarded by SharedTimer.class
-    private static int users; // guarded by SharedTimer.class
+    // A lock, not synchronized: library code never holds a monitor (virtual threads on Java 21-23).
+    private static final ReentrantLock LOCK = new ReentrantLock();
+    private static ScheduledExecutorService executor; // guarded by LOCK
+    private static int users; // guarded by LOCK
 
     private SharedTimer() {}
 
-    static synchronized ScheduledExecutorService acquire() {
-      if (executor == null) {
-        java.util.concurrent.ScheduledThreadPoolExecutor pool =
-            new java.util.concurrent.ScheduledThreadPoolExecutor(1, task -> {
-              Thread t = new Thread(task, "shepherd-log-summary");
-              t.setDaemon(true);
-              return t;
-            });
-        pool.setRemoveOnCancelPolicy(true);
-        executor = pool;
-      }
-      users++;
-      return executor;
-    }
-
-    static synchronized void release() {
-      if (--users == 0) {
-        executor.shutdownNow();
-        executor = null;
+    static ScheduledExecutorService acquire() {
+      LOCK.lock();
+      try {
+        if (executor == null) {
+          java.util.concurrent.ScheduledThreadPoolExecutor pool =
+              new java.util.concurrent.ScheduledThreadPoolExecutor(1, task -> {
+                Thread t = new Thread(task, "shepherd-log-summary");
+                t.setDaemon(true);
+                return t;
+              });
+          pool.setRemoveOnCancelPolicy(true);
+          executor = pool;
+        }
+        users++;
+        return executor;
+      } finally {
+        LOCK.unlock();
       }
     }
 
-    static synchronized boolean running() {
-      return executor != null;
+    static void release() {
+      LOCK.lock();
+      try {
+        if (--users == 0) {
+          executor.shutdownNow();
+          executor = null;
+        }
+      } finally {
+        LOCK.unlock();
+      }
     }
 
-    static synchronized int users() {
-      return users;
+    static boolean running() {
+      LOCK.lock();
+      try {
+        return executor != null;
+      } finally {
+        LOCK.unlock();
+      }
+    }
+
+    static int users() {
+      LOCK.lock();
+      try {
+        return users;
+      } finally {
+        LOCK.unlock();
+      }
     }
   }
 

@@ -6,15 +6,22 @@ import dev.shepherd.auth.CachingAuthenticator;
 import dev.shepherd.auth.DeviceCredentials;
 import dev.shepherd.auth.HttpAuthenticator;
 import dev.shepherd.backoff.Backoff;
+import dev.shepherd.backoff.HttpRejectedException;
 import dev.shepherd.backoff.HttpRetry;
 import dev.shepherd.backoff.Reconnector;
 import dev.shepherd.backoff.Retry;
 import dev.shepherd.backoff.RetryBudget;
 import dev.shepherd.bulkhead.AdaptiveBulkhead;
 import dev.shepherd.bulkhead.Bulkhead;
+import dev.shepherd.circuitbreaker.AdaptiveThrottle;
+import dev.shepherd.circuitbreaker.CircuitBreaker;
+import dev.shepherd.circuitbreaker.Fallback;
+import dev.shepherd.circuitbreaker.ThrottledException;
+import dev.shepherd.circuitbreaker.Timeout;
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
+import dev.shepherd.core.RejectedException;
 import dev.shepherd.core.RetryAfter;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
@@ -40,10 +47,12 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.net.http.HttpResponse.BodyHandlers;
+import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
 
 /**
  * Every Java snippet of the top-level README.md, compiled: each region between
@@ -119,7 +128,49 @@ final class ReadmeSnippets {
     }
   }
 
+  /** The home's state, as the circuitbreaker snippets read it from the cloud or from the hub. */
+  record HomeState(String source) { }
+
+  /** The cloud API of the circuitbreaker snippets: down. */
+  static final class CloudApi {
+    HomeState homeState(String homeId) throws IOException {
+      throw new IOException("cloud API unreachable");
+    }
+
+    CompletionStage<HomeState> homeStateAsync(String homeId) {
+      return CompletableFuture.failedFuture(new IOException("cloud API unreachable"));
+    }
+  }
+
+  /** The hub on the local network. */
+  static final class Hub {
+    HomeState homeState() {
+      return new HomeState("hub");
+    }
+  }
+
+  static void send() throws IOException {
+    // the request goes out here
+  }
+
   // ---- The README's snippets, in README order. -------------------------------------------------
+
+  static CompletionStage<HttpResponse<String>> secondOutage(HttpClient client, URI partner) {
+    // README:begin
+    // Per instance: at most 40 calls wait on the partner (2 when it stops answering); the rest are
+    // refused at once. 3 attempts within 8 s; a 429 is retried no sooner than its Retry-After.
+    AdaptiveBulkhead bulkhead = AdaptiveBulkhead.builder().name("partner-api").minLimit(2).maxLimit(40)
+        .initialLimit(40).latencyTarget(Duration.ofMillis(500)).callTimeout(Duration.ofSeconds(2))
+        .dropWhen(e -> e instanceof HttpTimeoutException || e instanceof HttpRejectedException).build();
+    Retry retry = Retry.builder().name("partner-api").maxAttempts(3).maxElapsed(Duration.ofSeconds(8))
+        .backoff(Backoff.fullJitter(Duration.ofMillis(200), Duration.ofSeconds(2)))
+        .retryOn(HttpRetry.retryableFailure()).budget(RetryBudget.builder().build()).build();
+    HttpRequest request = HttpRequest.newBuilder(partner).timeout(Duration.ofSeconds(2)).build();
+    CompletionStage<HttpResponse<String>> answer = bulkhead.callAsync(
+        () -> HttpRetry.of(retry).sendAsync(client, request, BodyHandlers.ofString()));
+    // README:end
+    return answer;
+  }
 
   static String core(Retry retry, TokenBucket limiter, Bulkhead bulkhead, Upstream upstream) {
     // README:begin
@@ -210,6 +261,65 @@ final class ReadmeSnippets {
     Quote quote = partner.call(() -> client.quote(order));      // timeouts lower the limit
     // README:end
     return stock.units() > 0 ? quote : null;
+  }
+
+  static HomeState cloudOrHub(ExecutorService calls, Hub hub, CloudApi api, String homeId) throws Exception {
+    // README:begin
+    CircuitBreaker breaker = CircuitBreaker.builder().name("cloud").build();
+    Timeout timeout = Timeout.builder().name("cloud").timeout(Duration.ofSeconds(2)).executor(calls).build();
+    Fallback<HomeState> viaHub = Fallback.<HomeState>builder((result, failure) -> hub.homeState())
+        .name("hub-local").handle(IOException.class).handle(RejectedException.class).build();
+
+    Policy cloud = Policy.compose(breaker, timeout);   // the breaker counts each timeout as a failure
+    HomeState state = viaHub.answer(() -> cloud.call(() -> api.homeState(homeId)));
+    // README:end
+    for (int i = 0; i < 30; i++) {
+      viaHub.answer(() -> cloud.call(() -> api.homeState(homeId)));
+    }
+    assertEquals(CircuitBreaker.State.OPEN, breaker.state(), "20 failures of 20 open the breaker");
+    return state;
+  }
+
+  static CompletionStage<HomeState> cloudOrHubAsync(Hub hub, CloudApi api, String homeId) {
+    // README:begin
+    CircuitBreaker breaker = CircuitBreaker.of("cloud");
+    Timeout timeout = Timeout.builder().name("cloud").timeout(Duration.ofSeconds(2)).build(); // shared timer
+    Fallback<HomeState> viaHub = Fallback.of("hub-local", hub::homeState);
+
+    CompletionStage<HomeState> state =
+        viaHub.answerAsync(() -> Policy.compose(breaker, timeout).callAsync(() -> api.homeStateAsync(homeId)));
+    // README:end
+    return state;
+  }
+
+  static long permission(CircuitBreaker breaker) {
+    // README:begin
+    long permission = breaker.tryAcquirePermission();
+    if (permission != CircuitBreaker.NOT_PERMITTED) {
+      long start = System.nanoTime();
+      try {
+        send();
+        breaker.onSuccess(permission, System.nanoTime() - start);
+      } catch (IOException e) {
+        breaker.onError(permission, System.nanoTime() - start, e);
+      }
+    }
+    // README:end
+    return breaker.windowCalls();
+  }
+
+  static AdaptiveThrottle throttle(CloudApi api, String homeId) throws Exception {
+    // README:begin
+    AdaptiveThrottle throttle = AdaptiveThrottle.builder().name("cloud").build();   // K = 2, 2 min window
+    try {
+      HomeState state = throttle.call(() -> api.homeState(homeId));
+    } catch (ThrottledException e) {
+      // rejected locally, the request never left: back off, or answer from the hub
+    } catch (IOException e) {
+      // the backend refused: counted, so the throttle rejects more of what follows
+    }
+    // README:end
+    return throttle;
   }
 
   static String auth(byte[] secretBytes) {

@@ -3,6 +3,8 @@ package dev.shepherd.examples.readme;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shepherd.circuitbreaker.AdaptiveThrottle;
+import dev.shepherd.circuitbreaker.CircuitBreaker;
 import dev.shepherd.examples.checks.Repository;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -11,6 +13,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -82,5 +87,19 @@ class ReadmeSnippetsTest {
     Duration first = ReadmeSnippets.backoff();
     assertTrue(first.compareTo(Duration.ZERO) >= 0 && first.compareTo(Duration.ofSeconds(1)) <= 0, first.toString());
     assertEquals(200, ReadmeSnippets.tokenBucket().status(), "a fresh bucket grants");
+    ExecutorService calls = Executors.newFixedThreadPool(2);
+    try {
+      ReadmeSnippets.CloudApi api = new ReadmeSnippets.CloudApi();
+      ReadmeSnippets.Hub hub = new ReadmeSnippets.Hub();
+      assertEquals("hub", ReadmeSnippets.cloudOrHub(calls, hub, api, "home-1").source(), "the cloud is down");
+      assertEquals("hub", ReadmeSnippets.cloudOrHubAsync(hub, api, "home-1").toCompletableFuture()
+          .get(30, TimeUnit.SECONDS).source());
+      assertEquals(1, ReadmeSnippets.permission(CircuitBreaker.of("cloud")), "one call judged");
+      AdaptiveThrottle throttle = ReadmeSnippets.throttle(api, "home-1");
+      assertEquals(1, throttle.requests());
+      assertEquals(0, throttle.accepts(), "the cloud refused");
+    } finally {
+      calls.shutdownNow();
+    }
   }
 }
