@@ -28,9 +28,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * LeaseProperties checks this against the exact model on random schedules.
  *
  * Cost. A grant from the lease is one CAS on held: no round trip, no lock, no allocation. A
- * refill is one script call on one key, like a direct check. While a refill is in flight other
- * callers do not wait for it: they ask Redis directly for their own permits (BUSY), exactly, so
- * leases never add waiting.
+ * refill is one script call on one key, like a direct check. While a refill is in flight, a
+ * blocking caller does not wait for it: it asks Redis directly for its own permits (BUSY),
+ * exactly, so leases never make a thread wait longer than a check would. An asynchronous caller
+ * chains on the refill in flight instead (afterAsyncRefill) and tries the lease once more before
+ * asking Redis itself: it blocks nothing, and with many checks in flight one round trip serves
+ * them all. Neither changes what is held, so (I) and the bound stand.
  */
 /** A batch of permits taken from Redis and spent locally. Thread-safe, lock-free. */
 final class Lease {
@@ -55,6 +58,8 @@ final class Lease {
   final int size;
   private final AtomicLong held = new AtomicLong();
   private final AtomicBoolean refilling = new AtomicBoolean();
+  /** The asynchronous refill in flight (or the last one), for callers who found it busy. */
+  private volatile CompletableFuture<Long> lastAsyncRefill = CompletableFuture.completedFuture(0L);
 
   /** A lease of {@code size} permits, at least 1. */
   Lease(int size) {
@@ -118,13 +123,24 @@ final class Lease {
       refilling.set(false);
       throw e;
     }
-    return f.handle((r, error) -> {
+    CompletableFuture<Long> result = f.handle((r, error) -> {
       try {
         return error != null ? settle(RedisGcra.UNAVAILABLE, left, permits, need) : settle(r, left, permits, need);
       } finally {
         refilling.set(false);
       }
     });
+    lastAsyncRefill = result;
+    return result;
+  }
+
+  /**
+   * A stage that completes once the asynchronous refill in flight (if any) has settled the lease,
+   * normally in every case: an asynchronous caller who found the lease busy chains on it and tries
+   * the lease again, instead of paying its own round trip.
+   */
+  CompletableFuture<Long> afterAsyncRefill() {
+    return lastAsyncRefill;
   }
 
   private long settle(long r, long left, int permits, int need) {
