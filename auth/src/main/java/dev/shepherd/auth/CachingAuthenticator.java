@@ -6,6 +6,7 @@ import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
 import dev.shepherd.core.RejectedException;
+import dev.shepherd.core.internal.Causes;
 import dev.shepherd.core.Ticker;
 import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.internal.Durations;
@@ -773,7 +774,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     begin(flight);
     CompletionStage<Verified<P>> stage;
     try {
-      stage = guard == null ? callBackend(copy) : guard.callAsync(() -> callBackend(copy));
+      stage = guard == null ? callBackend(flight, copy) : guard.callAsync(() -> callBackend(flight, copy));
       Objects.requireNonNull(stage, "guard returned a null stage");
     } catch (RuntimeException e) {
       stage = CompletableFuture.failedFuture(e);
@@ -790,7 +791,8 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     }
   }
 
-  private CompletionStage<Verified<P>> callBackend(DeviceCredentials copy) {
+  private CompletionStage<Verified<P>> callBackend(Flight<P> flight, DeviceCredentials copy) {
+    flight.reachedBackend = true;
     backendCalls.increment();
     try {
       CompletionStage<Verified<P>> stage = backend.authenticateAsync(copy);
@@ -804,7 +806,7 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
 
   /** Records a call's answer in the cache, then (unless it timed out or was revoked first) wakes its waiters. */
   private void complete(Flight<P> flight, Verified<P> verified, Throwable failure) {
-    Throwable cause = unwrap(failure);
+    Throwable cause = Causes.unwrap(failure);
     if (cause == null && verified == null) {
       cause = new NullPointerException("backend returned a null verdict");
     }
@@ -905,7 +907,10 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   private Outcome<P> failedLocked(Flight<P> flight, Throwable cause, long now, long failedAt) {
     backendFailures.increment();
     long hint = cause instanceof RejectedException ? ((RejectedException) cause).retryAfterNanos() : -1;
-    long pause = Math.max(failureCooldownNanos, hint);
+    // The guard shedding load (a full bulkhead, a limiter) says nothing about the backend's health:
+    // the device comes back at the guard's hint. A failure of the backend itself earns the cool-down.
+    boolean shed = hint >= 0 && !flight.reachedBackend;
+    long pause = shed ? hint : Math.max(failureCooldownNanos, hint);
     Event event = new Event(name, Event.Kind.FAILED, Duration.ofNanos(pause),
         "backend failed verifying device '" + flight.deviceId + "'", cause);
     Entry<P> entry = orEmpty(cache.getIfPresent(flight.deviceId))
@@ -1005,13 +1010,6 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
   private Resolution<P> internalError(String id, Throwable cause) {
     return Resolution.refuse(new BackendUnavailableException(name, "'" + name
         + "' could not verify device '" + id + "': internal error", null, cause));
-  }
-
-  private static Throwable unwrap(Throwable t) {
-    while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {
-      t = t.getCause();
-    }
-    return t;
   }
 
   private void emit(Event.Kind kind, Duration delay, String detail, Throwable cause) {
@@ -1221,7 +1219,9 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
      * Sets the policy every backend call runs under, for example a bulkhead and a rate limiter
      * composed with {@link Policy#compose(Policy...)}. Its {@link RejectedException} counts as a
      * backend failure: stale answers are served if allowed, otherwise the request is refused as
-     * unavailable with the rejection's retry-after.
+     * unavailable with the rejection's retry-after. Unlike a failure of the backend itself, a
+     * refusal by the guard starts no {@code failureCooldown}: shedding load says nothing about the
+     * backend's health.
      *
      * @param guard the policy, or {@code null} for none
      * @return this builder

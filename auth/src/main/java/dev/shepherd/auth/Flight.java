@@ -23,6 +23,11 @@ final class Flight<P> {
   volatile long seq;
   volatile long startedAt;
   volatile long deadline = Long.MAX_VALUE;
+  /**
+   * Set when the guard lets the call through to the backend. A rejection while it is false came
+   * from the guard (local shedding), not from the backend: it carries no cool-down.
+   */
+  volatile boolean reachedBackend;
   /** The timer that enforces the deadline; cancelled when the future completes. */
   volatile Future<?> timer;
 

@@ -1,5 +1,6 @@
 package dev.shepherd.auth;
 
+import dev.shepherd.core.internal.Causes;
 import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.internal.Durations;
 import dev.shepherd.core.RetryAfter;
@@ -20,7 +21,6 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -208,8 +208,7 @@ public final class HttpAuthenticator implements Authenticator<DeviceCredentials,
       Arrays.fill(secret, (byte) 0);
       try {
         if (failure != null) {
-          Throwable cause = failure.getCause() != null && failure instanceof CompletionException
-              ? failure.getCause() : failure;
+          Throwable cause = Causes.unwrap(failure);
           throw unavailable(id, cause);
         }
         answer.complete(interpret(id, response));

@@ -797,6 +797,20 @@ class CachingAuthenticatorTest {
     assertEquals(1, auth.stats().backendCalls(), "guard refusals are not backend calls");
   }
 
+  @Test
+  void aGuardSheddingLoadStartsNoCooldownTheDeviceComesBackAtTheGuardsHint() {
+    TestPolicies.Budget budget = new TestPolicies.Budget("guard", 1, Duration.ofMillis(200));
+    CachingAuthenticator<String> auth = builder().failureCooldown(Duration.ofSeconds(10)).guard(budget).build();
+    auth.authenticate(creds("hub-1", "right"));
+    BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+        () -> auth.authenticate(creds("hub-2", "right2")));
+    assertEquals(Duration.ofMillis(200), e.retryAfter().orElseThrow(), "the guard hint, not the cool-down: " + e);
+    clock.advance(Duration.ofMillis(200));
+    budget.refill(1);
+    assertEquals("principal-hub-2", auth.authenticate(creds("hub-2", "right2")), "no cool-down held it back");
+    assertEquals(2, backend.calls.get());
+  }
+
   // --- counters, events, secrets in output ------------------------------------------------------
 
   @Test

@@ -85,9 +85,20 @@ final class TestPolicies {
     final AtomicInteger admitted = new AtomicInteger();
     final AtomicInteger rejected = new AtomicInteger();
 
+    private final Duration hint;
+
     Budget(String name, int budget) {
+      this(name, budget, Duration.ofSeconds(30));
+    }
+
+    Budget(String name, int budget, Duration hint) {
       this.name = name;
       this.remaining = new AtomicInteger(budget);
+      this.hint = hint;
+    }
+
+    void refill(int permits) {
+      remaining.addAndGet(permits);
     }
 
     @Override
@@ -107,7 +118,7 @@ final class TestPolicies {
     @Override
     public <T> T call(Callable<? extends T> action) throws Exception {
       if (!admit()) {
-        throw new RejectedException(name, "'" + name + "' budget spent", Duration.ofSeconds(30));
+        throw new RejectedException(name, "'" + name + "' budget spent", hint);
       }
       return action.call();
     }
@@ -116,7 +127,7 @@ final class TestPolicies {
     public <T> CompletionStage<T> callAsync(Supplier<? extends CompletionStage<T>> action) {
       if (!admit()) {
         return CompletableFuture.failedFuture(
-            new RejectedException(name, "'" + name + "' budget spent", Duration.ofSeconds(30)));
+            new RejectedException(name, "'" + name + "' budget spent", hint));
       }
       return action.get();
     }

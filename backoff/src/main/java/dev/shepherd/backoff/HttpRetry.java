@@ -1,5 +1,6 @@
 package dev.shepherd.backoff;
 
+import dev.shepherd.core.internal.Causes;
 import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.RetryAfter;
 import java.io.IOException;
@@ -194,8 +195,7 @@ public final class HttpRetry {
       if (failure == null) {
         return CompletableFuture.completedFuture(response);
       }
-      Throwable cause = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-          ? failure.getCause() : failure;
+      Throwable cause = Causes.unwrap(failure);
       if (cause instanceof HttpRejectedException
           && ((HttpRejectedException) cause).response() == last.get() && last.get() != null) {
         return CompletableFuture.completedFuture(last.get());

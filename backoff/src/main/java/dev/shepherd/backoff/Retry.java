@@ -2,6 +2,8 @@ package dev.shepherd.backoff;
 
 import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.internal.Durations;
+import dev.shepherd.core.Deadline;
+import dev.shepherd.core.DeadlineExceededException;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
 import dev.shepherd.core.RejectedException;
@@ -60,6 +62,10 @@ import java.util.random.RandomGenerator;
  *       come back before the server asked ({@code GAVE_UP}). The total of the waits is therefore
  *       never above {@code maxElapsed}. (Lateness of the sleeper itself is not counted against the
  *       final attempt.)
+ *   <li>With the caller's {@link Deadline} ({@link #call(Deadline, Callable)}, {@link
+ *       #callAsync(Deadline, Supplier)}): a wait is started only if it and then an attempt as long
+ *       as the latest one both end before the deadline; otherwise it stops ({@code GAVE_UP}). No
+ *       first attempt is made once the deadline has passed.
  *   <li>With a {@link RetryBudget}, each call deposits one request and each retry must withdraw
  *       from the budget; a refusal stops ({@code GAVE_UP}).
  * </ol>
@@ -196,7 +202,36 @@ public final class Retry implements Policy {
   @Override
   public <T> T call(Callable<? extends T> action) throws Exception {
     Objects.requireNonNull(action, "action");
-    RetryExecution execution = new RetryExecution(this);
+    return run(new RetryExecution(this), action);
+  }
+
+  /**
+   * Runs {@code action}, retrying it as configured, and gives up at the caller's {@code deadline}:
+   * no attempt starts once it has passed, and no wait starts unless the wait and then an attempt as
+   * long as the latest one end before it (the call stops instead, with the last failure or result,
+   * and a {@code GAVE_UP} event). {@code maxElapsed}, if set, applies too. The deadline is read on
+   * its own ticker.
+   *
+   * @param deadline the caller's deadline
+   * @param action the work to run; called once per attempt
+   * @param <T> the result type
+   * @return as {@link #call(Callable)}
+   * @throws DeadlineExceededException if the deadline had passed before the first attempt (the
+   *     action is then not called)
+   * @throws InterruptedException as {@link #call(Callable)}
+   * @throws Exception as {@link #call(Callable)}
+   * @throws NullPointerException if {@code deadline} or {@code action} is null
+   */
+  public <T> T call(Deadline deadline, Callable<? extends T> action) throws Exception {
+    Objects.requireNonNull(deadline, "deadline");
+    Objects.requireNonNull(action, "action");
+    if (deadline.isExpired()) {
+      throw RetryExecution.expiredBeforeFirstAttempt(this, deadline);
+    }
+    return run(new RetryExecution(this, deadline), action);
+  }
+
+  private <T> T run(RetryExecution execution, Callable<? extends T> action) throws Exception {
     while (true) {
       execution.attemptStarted();
       T result;
@@ -284,6 +319,29 @@ public final class Retry implements Policy {
     Objects.requireNonNull(action, "action");
     Objects.requireNonNull(scheduler, "scheduler");
     RetryAsync<T> run = new RetryAsync<>(new RetryExecution(this), action, scheduler);
+    run.attempt();
+    return run.result();
+  }
+
+  /**
+   * Runs an asynchronous action, retrying it as configured on the builder's scheduler, and gives
+   * up at the caller's {@code deadline} as {@link #call(Deadline, Callable)} does.
+   *
+   * @param deadline the caller's deadline
+   * @param action starts one attempt and returns its stage; called once per attempt
+   * @param <T> the result type
+   * @return a future completing as {@link #callAsync(Supplier)}'s does; failed at once with a
+   *     {@link DeadlineExceededException} if the deadline had passed before the first attempt
+   * @throws NullPointerException if {@code deadline} or {@code action} is null
+   */
+  public <T> CompletableFuture<T> callAsync(Deadline deadline, Supplier<? extends CompletionStage<T>> action) {
+    Objects.requireNonNull(deadline, "deadline");
+    Objects.requireNonNull(action, "action");
+    if (deadline.isExpired()) {
+      return CompletableFuture.failedFuture(RetryExecution.expiredBeforeFirstAttempt(this, deadline));
+    }
+    RetryAsync<T> run = new RetryAsync<>(new RetryExecution(this, deadline), action,
+        scheduler == null ? DefaultScheduler.INSTANCE : scheduler);
     run.attempt();
     return run.result();
   }

@@ -1,10 +1,9 @@
 package dev.shepherd.backoff;
 
+import dev.shepherd.core.internal.Causes;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -80,7 +79,7 @@ final class RetryAsync<T> {
       return;
     }
     if (failure != null) {
-      onFailure(unwrap(failure));
+      onFailure(Causes.unwrap(failure));
       return;
     }
     long wait = execution.afterResult(value);
@@ -124,15 +123,5 @@ final class RetryAsync<T> {
     if (f != null) {
       f.cancel(true);
     }
-  }
-
-  /** Strips the wrappers that stages add around the real failure. */
-  private static Throwable unwrap(Throwable failure) {
-    Throwable t = failure;
-    for (int i = 0; i < 8 && (t instanceof CompletionException || t instanceof ExecutionException)
-        && t.getCause() != null; i++) {
-      t = t.getCause();
-    }
-    return t;
   }
 }

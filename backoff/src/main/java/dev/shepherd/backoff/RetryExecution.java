@@ -1,6 +1,9 @@
 package dev.shepherd.backoff;
 
+import dev.shepherd.core.Deadline;
+import dev.shepherd.core.DeadlineExceededException;
 import dev.shepherd.core.Event;
+import dev.shepherd.core.internal.Durations;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,6 +24,10 @@ final class RetryExecution {
 
   private final Retry retry;
   private final long startNanos;
+  /** The caller's deadline, or null. */
+  private final Deadline deadline;
+  /** With a deadline: the time it had left when the latest attempt started. */
+  private long remainingAtAttemptStart;
   private int attempts;
   private RandomGenerator random;
   private Backoff.Schedule schedule;
@@ -28,7 +35,12 @@ final class RetryExecution {
   private List<Throwable> earlier;
 
   RetryExecution(Retry retry) {
+    this(retry, null);
+  }
+
+  RetryExecution(Retry retry, Deadline deadline) {
     this.retry = retry;
+    this.deadline = deadline;
     this.startNanos = retry.maxElapsedNanos >= 0 ? retry.ticker.read() : 0L;
     if (retry.budget != null) {
       retry.budget.recordRequest();
@@ -37,6 +49,19 @@ final class RetryExecution {
 
   void attemptStarted() {
     attempts++;
+    if (deadline != null) {
+      remainingAtAttemptStart = deadline.remainingNanos();
+    }
+  }
+
+  /**
+   * Returns the rejection for a call whose deadline passed before its first attempt, after
+   * reporting it; the attempt is not made.
+   */
+  static DeadlineExceededException expiredBeforeFirstAttempt(Retry retry, Deadline deadline) {
+    String detail = "deadline passed before the first attempt: " + deadline;
+    retry.listener.onEvent(Event.gaveUp(retry.name, 0, detail, null));
+    return new DeadlineExceededException(retry.name, "retry '" + retry.name + "': " + detail);
   }
 
   String name() {
@@ -141,12 +166,33 @@ final class RetryExecution {
       }
       wait = Math.min(wait, remaining);
     }
+    if (deadline != null && !fitsBeforeDeadline(wait, cause)) {
+      return STOP;
+    }
     if (retry.budget != null && !retry.budget.tryWithdraw()) {
       emit(Event.Kind.GAVE_UP, 0, "retry budget '" + retry.budget.name() + "' exhausted", cause);
       return STOP;
     }
     emit(Event.Kind.RETRY, wait, "attempt " + attempts + " of " + retry.maxAttempts + " failed; retrying", cause);
     return wait;
+  }
+
+  /**
+   * Whether the wait and then an attempt as long as the latest one end before the caller's
+   * deadline; if not, reports giving up. The latest attempt's length is the estimate because it is
+   * the best evidence of what the next one will take (a timeout takes as long again).
+   */
+  private boolean fitsBeforeDeadline(long wait, Throwable cause) {
+    long remaining = deadline.remainingNanos();
+    long lastAttempt = Math.max(0L, Durations.saturatedAdd(remainingAtAttemptStart, -remaining));
+    long needed = Durations.saturatedAdd(wait, lastAttempt);
+    if (remaining > 0 && needed < remaining) {
+      return true;
+    }
+    emit(Event.Kind.GAVE_UP, 0, String.format(Locale.ROOT,
+        "the next attempt cannot finish before the deadline: %s left, wait %s + last attempt %s",
+        Duration.ofNanos(Math.max(0L, remaining)), Duration.ofNanos(wait), Duration.ofNanos(lastAttempt)), cause);
+    return false;
   }
 
   private void remember(Throwable failure) {

@@ -1,7 +1,9 @@
 package dev.shepherd.benchmarks;
 
 import dev.shepherd.bulkhead.Bulkhead;
+import dev.shepherd.bulkhead.DeadlineGuard;
 import dev.shepherd.bulkhead.Permit;
+import dev.shepherd.core.Deadline;
 import dev.shepherd.core.EventListener;
 import io.github.resilience4j.bulkhead.BulkheadConfig;
 import java.util.concurrent.Callable;
@@ -33,6 +35,9 @@ public class BulkheadBenchmark {
   private static final Callable<Boolean> WORK = () -> Boolean.TRUE;
 
   private Bulkhead shepherd;
+  private DeadlineGuard guard;
+  private DeadlineGuard measuringGuard;
+  private Deadline deadline;
   private Semaphore semaphore;
   private io.github.resilience4j.bulkhead.Bulkhead resilience4j;
   private dev.failsafe.Bulkhead<Object> failsafe;
@@ -40,6 +45,10 @@ public class BulkheadBenchmark {
   @Setup
   public void setUp() {
     shepherd = Bulkhead.builder().name("bench").maxConcurrent(LIMIT).listener(EventListener.noop()).build();
+    guard = DeadlineGuard.builder().name("bench").maxConcurrent(LIMIT).listener(EventListener.noop()).build();
+    measuringGuard = DeadlineGuard.builder().name("bench").maxConcurrent(LIMIT).dropIfCannotFinish(true)
+        .listener(EventListener.noop()).build();
+    deadline = Deadline.after(Duration.ofDays(365));
     semaphore = new Semaphore(LIMIT);
     resilience4j = io.github.resilience4j.bulkhead.Bulkhead.of("peer",
         BulkheadConfig.custom().maxConcurrentCalls(LIMIT).maxWaitDuration(Duration.ZERO).build());
@@ -50,6 +59,18 @@ public class BulkheadBenchmark {
   @Benchmark
   public Boolean shepherdCall() throws Exception {
     return shepherd.call(WORK);
+  }
+
+  /** The deadline guard's granting path: a deadline check (one ticker read), acquire, run, release. */
+  @Benchmark
+  public Boolean shepherdDeadlineGuardCall() throws Exception {
+    return guard.call(deadline, WORK);
+  }
+
+  /** The same, also measuring the service time (two more ticker reads and a volatile write). */
+  @Benchmark
+  public Boolean shepherdDeadlineGuardCallMeasured() throws Exception {
+    return measuringGuard.call(deadline, WORK);
   }
 
   /** Acquire a permit handle (one small object) and close it. */

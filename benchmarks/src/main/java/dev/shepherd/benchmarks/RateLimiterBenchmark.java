@@ -1,7 +1,7 @@
 package dev.shepherd.benchmarks;
 
 import dev.shepherd.core.EventListener;
-import dev.shepherd.ratelimit.LeakyBucket;
+import dev.shepherd.ratelimit.LeakyBucketMeter;
 import dev.shepherd.ratelimit.TokenBucket;
 import io.github.bucket4j.Bandwidth;
 import io.github.bucket4j.Bucket;
@@ -38,7 +38,7 @@ public class RateLimiterBenchmark {
   public String path;
 
   private TokenBucket tokenBucket;
-  private LeakyBucket leakyMeter;
+  private LeakyBucketMeter leakyMeter;
   private Bucket bucket4j;
   private io.github.resilience4j.ratelimiter.RateLimiter resilience4j;
   private com.google.common.util.concurrent.RateLimiter guava;
@@ -59,9 +59,9 @@ public class RateLimiterBenchmark {
         .burst(granting ? Integer.MAX_VALUE : 1)
         .listener(EventListener.noop())
         .build();
-    leakyMeter = LeakyBucket.builder().name("bench-meter")
+    leakyMeter = LeakyBucketMeter.builder().name("bench-meter")
         .rate(granting ? 1_000_000_000L : 1, Duration.ofSeconds(1))
-        .meter(granting ? Duration.ofSeconds(2) : Duration.ZERO)
+        .tolerance(granting ? Duration.ofSeconds(2) : Duration.ZERO)
         .listener(EventListener.noop())
         .build();
     bucket4j = Bucket.builder()

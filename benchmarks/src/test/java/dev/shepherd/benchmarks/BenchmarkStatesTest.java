@@ -73,6 +73,8 @@ class BenchmarkStatesTest {
     b.setUp();
     for (int i = 0; i < 100_000; i++) {
       assertEquals(Boolean.TRUE, b.shepherdCall());
+      assertEquals(Boolean.TRUE, b.shepherdDeadlineGuardCall());
+      assertEquals(Boolean.TRUE, b.shepherdDeadlineGuardCallMeasured());
       assertTrue(b.shepherdTryAcquireClose());
       assertTrue(b.semaphore());
       assertTrue(b.resilience4j());

@@ -83,13 +83,10 @@ import java.util.function.Supplier;
  */
 public final class AdaptiveBulkhead implements Policy {
 
-  /**
-   * The default drop classifier: a {@link TimeoutException} or an {@link InterruptedIOException}
-   * (which includes {@link java.net.SocketTimeoutException}), after unwrapping
-   * {@code CompletionException} and {@code ExecutionException}.
-   */
-  private static final Predicate<Throwable> DEFAULT_DROPS =
-      t -> t instanceof TimeoutException || t instanceof InterruptedIOException;
+  /** The default drop classifier; see {@link #isTimeout(Throwable)}. */
+  private static final Predicate<Throwable> DEFAULT_DROPS = AdaptiveBulkhead::isTimeout;
+  /** Matched by name, so that this module does not need the {@code java.net.http} module. */
+  private static final String HTTP_TIMEOUT = "java.net.http.HttpTimeoutException";
 
   private final String name;
   private final Ticker ticker;
@@ -127,6 +124,37 @@ public final class AdaptiveBulkhead implements Policy {
   }
 
   /**
+   * Returns whether a failure is a timeout, the default test for a drop: the failure or one of its
+   * causes (followed up to 16 deep) is a {@link TimeoutException}, an {@link InterruptedIOException}
+   * (which includes {@link java.net.SocketTimeoutException}), a
+   * {@code java.net.http.HttpTimeoutException} (which includes {@code HttpConnectTimeoutException}),
+   * or a {@link java.nio.channels.InterruptedByTimeoutException}.
+   *
+   * @param failure the failure of a call; may be null (not a timeout)
+   * @return {@code true} if the failure is, or was caused by, one of those timeouts
+   */
+  public static boolean isTimeout(Throwable failure) {
+    Throwable t = failure;
+    for (int depth = 0; t != null && depth < AsyncCalls.MAX_CAUSE_DEPTH; depth++) {
+      if (t instanceof TimeoutException || t instanceof InterruptedIOException
+          || t instanceof java.nio.channels.InterruptedByTimeoutException || isHttpTimeout(t.getClass())) {
+        return true;
+      }
+      t = t.getCause();
+    }
+    return false;
+  }
+
+  private static boolean isHttpTimeout(Class<?> type) {
+    for (Class<?> c = type; c != null && java.io.IOException.class.isAssignableFrom(c); c = c.getSuperclass()) {
+      if (HTTP_TIMEOUT.equals(c.getName())) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
    * Returns a builder with the defaults listed on each of its setters.
    *
    * @return a new builder
@@ -153,7 +181,7 @@ public final class AdaptiveBulkhead implements Policy {
       rejected(null);
       return null;
     }
-    return new Permit(pool, ticker.read(), before);
+    return new Permit(pool, startOrRelease(), before);
   }
 
   /**
@@ -166,7 +194,7 @@ public final class AdaptiveBulkhead implements Policy {
    */
   public Permit acquire() throws InterruptedException {
     int before = acquireSlot();
-    return new Permit(pool, ticker.read(), before);
+    return new Permit(pool, startOrRelease(), before);
   }
 
   /**
@@ -231,7 +259,7 @@ public final class AdaptiveBulkhead implements Policy {
   /** The one body of the three call forms: {@code action} has the shape {@code form} names. */
   private <T> T guarded(Object action, int form) throws Exception {
     int before = acquireSlot();
-    long start = ticker.read();
+    long start = startOrRelease();
     int outcome = Permit.FAILED;
     try {
       T result = Calls.invoke(action, form);
@@ -252,9 +280,11 @@ public final class AdaptiveBulkhead implements Policy {
   /**
    * Starts an asynchronous action holding a permit, without waiting; the permit is released and
    * the outcome classified (as in {@link #call(Callable)}) when the stage completes, fails or is
-   * cancelled, or when the returned stage is completed or cancelled by the caller. A cancellation
-   * is passed on to the action's stage and counts as ignored unless it came after
-   * {@code callTimeout}.
+   * cancelled, or when the returned stage is completed, failed or cancelled by anyone (a failure
+   * the classifier calls a drop, say {@code orTimeout}'s {@link TimeoutException}, is a drop). As in
+   * {@link Bulkhead#callAsync(Supplier)} the release always happens before the returned stage
+   * completes. A cancellation is passed on to the action's stage and counts as ignored unless it
+   * came after {@code callTimeout}.
    *
    * @param action starts the guarded work and returns its stage
    * @param <T> the result type
@@ -269,7 +299,7 @@ public final class AdaptiveBulkhead implements Policy {
     if (before < 0) {
       return CompletableFuture.failedFuture(rejected(Duration.ZERO));
     }
-    return AsyncCalls.run(new Permit(pool, ticker.read(), before), action, dropWhen);
+    return AsyncCalls.run(new Permit(pool, startOrRelease(), before), action, dropWhen);
   }
 
   /**
@@ -363,11 +393,23 @@ public final class AdaptiveBulkhead implements Policy {
     return before;
   }
 
+  /** Reads the ticker for a permit just granted; if the ticker throws, gives the permit back first. */
+  private long startOrRelease() {
+    try {
+      return ticker.read();
+    } catch (Throwable brokenTicker) {
+      pool.release();
+      throw brokenTicker;
+    }
+  }
+
   private BulkheadFullException rejected(Duration waited) {
     pool.countRejection();
     int current = pool.limit();
     BulkheadFullException e = waited == null ? null : new BulkheadFullException(name, current, waited);
-    listener.onEvent(Event.rejected(name, Duration.ZERO, 1, "limit of " + current + " concurrent calls reached", e));
+    if (listener != EventListener.noop()) { // nobody listens: build no event (issue 13)
+      listener.onEvent(Event.rejected(name, Duration.ZERO, 1, "limit of " + current + " concurrent calls reached", e));
+    }
     return e;
   }
 
@@ -520,8 +562,8 @@ public final class AdaptiveBulkhead implements Policy {
      * {@code ExecutionException}. Other exceptions are ignored unless they took
      * {@code callTimeout}. A predicate that throws counts as "not a drop".
      *
-     * @param dropWhen the classifier; default: {@link TimeoutException} or
-     *     {@link InterruptedIOException} (which includes {@link java.net.SocketTimeoutException})
+     * @param dropWhen the classifier; default {@link AdaptiveBulkhead#isTimeout(Throwable)}: the JDK's
+     *     timeout exceptions, also as a cause
      * @return this builder
      * @throws NullPointerException if {@code dropWhen} is null
      */
@@ -556,7 +598,10 @@ public final class AdaptiveBulkhead implements Policy {
     }
 
     /**
-     * Sets the time source that measures latencies, windows and {@code maxWait}.
+     * Sets the time source that measures latencies, windows and {@code maxWait}. A ticker that
+     * throws never costs a permit: at a grant the permit is given back and the exception thrown
+     * (the call does not run); when a call ends it costs only that call's sample, and the call's
+     * own result or failure reaches the caller unchanged.
      *
      * @param ticker the ticker; default {@link Ticker#system()}
      * @return this builder

@@ -76,7 +76,14 @@ final class AdaptiveLimit {
     if (outcome == Permit.IGNORED) {
       return;
     }
-    long now = ticker.read();
+    long now;
+    try {
+      now = ticker.read();
+    } catch (RuntimeException brokenTicker) {
+      // A ticker that throws costs this sample, never the permit (released by the caller in a
+      // finally) nor the call's own result or failure, which must reach the caller unchanged.
+      return;
+    }
     long latency = Math.max(0L, now - startNanos);
     if (outcome == Permit.DROPPED) {
       decrease("drop");

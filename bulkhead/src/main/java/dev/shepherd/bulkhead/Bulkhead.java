@@ -35,7 +35,8 @@ import java.util.function.Supplier;
  *   <li>No grant ever makes the number in flight exceed the limit in force at that instant.
  *   <li>Never loses or invents a permit: a caller that times out or is interrupted while waiting holds
  *       nothing, even if a permit was handed to it at the same instant (it is passed on); a second
- *       release of a permit is ignored; exceptions and cancellations release.
+ *       release of a permit is ignored; exceptions (the action's, or a ticker's), cancellations and
+ *       broken foreign stages release.
  *   <li>The limit can be changed at any time with {@link #setMaxConcurrent(int)}. Raising it lets
  *       waiters in at once; lowering it refuses new calls until the surplus in flight has drained.
  *   <li>With {@linkplain Builder#fair(boolean) fairness}, waiters are served in arrival order and new
@@ -208,11 +209,17 @@ public final class Bulkhead implements Policy {
   }
 
   /**
-   * Starts an asynchronous action holding a permit, without waiting and without blocking; the
-   * permit is released when the action's stage completes, fails or is cancelled, when the returned
-   * stage is completed or cancelled by the caller (a cancellation is passed on to the action's
-   * stage), or at once if {@code action} throws. The release happens before the returned stage
-   * completes.
+   * Starts an asynchronous action holding a permit, without waiting and without blocking.
+   *
+   * <p>The permit is released by the first of: the action's stage completing, failing or being
+   * cancelled; the returned stage being completed, failed or cancelled by anyone (the caller,
+   * {@code orTimeout}, {@code completeOnTimeout}; a cancellation is passed on to the action's
+   * stage); {@code action} throwing or returning null; the action's stage refusing the completion
+   * callback (a broken foreign stage). Whichever it is, the release happens <em>before</em> the
+   * returned stage completes, so every dependent stage already sees the permit back: a retry
+   * chained on the returned stage finds room. The permit is never held once both stages have
+   * ended. Dependent stages of the returned stage are ordinary futures: ending one of them ends
+   * nothing here.
    *
    * @param action starts the guarded work and returns its stage
    * @param <T> the result type
@@ -328,7 +335,9 @@ public final class Bulkhead implements Policy {
     pool.countRejection();
     int limit = pool.limit();
     BulkheadFullException e = waited == null ? null : new BulkheadFullException(name, limit, waited);
-    listener.onEvent(Event.rejected(name, Duration.ZERO, 1, "limit of " + limit + " concurrent calls reached", e));
+    if (listener != EventListener.noop()) { // nobody listens: build no event (issue 13)
+      listener.onEvent(Event.rejected(name, Duration.ZERO, 1, "limit of " + limit + " concurrent calls reached", e));
+    }
     return e;
   }
 

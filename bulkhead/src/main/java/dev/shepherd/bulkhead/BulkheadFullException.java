@@ -21,8 +21,8 @@ public final class BulkheadFullException extends RejectedException {
 
   /** The limit in force when the call was refused. */
   private final int limit;
-  /** How long the refused caller waited, in nanoseconds. */
-  private final long waitedNanos;
+  /** How long the refused caller waited; kept as given, since it may exceed what nanoseconds hold. */
+  private final Duration waited;
 
   /**
    * Creates a rejection.
@@ -36,7 +36,7 @@ public final class BulkheadFullException extends RejectedException {
   public BulkheadFullException(String bulkheadName, int limit, Duration waited) {
     super(bulkheadName, message(bulkheadName, limit, waited), null);
     this.limit = limit;
-    this.waitedNanos = waited.toNanos();
+    this.waited = waited;
   }
 
   private static String message(String name, int limit, Duration waited) {
@@ -44,7 +44,8 @@ public final class BulkheadFullException extends RejectedException {
     if (Objects.requireNonNull(waited, "waited").isNegative()) {
       throw Checks.invalid("waited", "zero or positive", waited);
     }
-    String base = String.format(Locale.ROOT, "bulkhead '%s' is full: limit of %d concurrent calls reached", name, limit);
+    String base = String.format(Locale.ROOT,
+        "bulkhead '%s' is full: limit of %d concurrent calls reached", name, limit);
     return waited.isZero() ? base : base + ", waited " + waited;
   }
 
@@ -63,6 +64,6 @@ public final class BulkheadFullException extends RejectedException {
    * @return the wait; {@link Duration#ZERO} when the bulkhead failed fast
    */
   public Duration waited() {
-    return Duration.ofNanos(waitedNanos);
+    return waited;
   }
 }

@@ -11,11 +11,25 @@ import java.util.concurrent.locks.ReentrantLock;
  * How the pool stays exact, and why it is fast.
  *
  * State. One volatile long holds both numbers that matter: the limit in the high 32 bits and the
- * number of permits in flight in the low 32 bits. A grant is one compare-and-set that checks
- * "inFlight < limit" and increments inFlight in the same atomic step, so a grant is always
- * linearized against the limit in force at that instant: a concurrent limit change can never
- * slip between the check and the increment (with two separate variables, a caller could read the
- * old, larger limit and then increment after the limit shrank). A release is one getAndAdd(-1).
+ * number of permits in flight in the low 32 bits. A grant on the fast path is one getAndAdd(+1) on
+ * the whole word, which reads the limit and the count and increments the count in one atomic step,
+ * so a grant is always linearized against the limit in force at that instant: a concurrent limit
+ * change can never slip between the check and the increment (with two separate variables, a caller
+ * could read the old, larger limit and then increment after the limit shrank). If the word says
+ * "inFlight >= limit" the increment was a mistake and is undone by an ordinary release. A release
+ * is one getAndAdd(-1).
+ *
+ * Why add first and check after. Under contention a compare-and-set loop (Semaphore's, and this
+ * pool's until issue 13) fails whenever another thread wrote the word between its read and its CAS,
+ * and each failure costs another round trip of the cache line; an unconditional add never fails,
+ * so a grant is one round trip whatever the other threads do. The price: for the few nanoseconds
+ * between a refused add and its undo, the count is one above the truth. That cannot cause a grant
+ * above the limit (the count only over-states what is in flight, so "count < limit" still implies
+ * "inFlight < limit"); it can make a concurrent arrival that meets the limit exactly be refused
+ * while a permit is in fact free (at the edge of the limit, where that arrival could as well have
+ * come a moment earlier and been refused); and it cannot lose a wake-up, because the undo is a
+ * release: it reads the waiter count after its write, like every release (see below). The waiter
+ * path still grants with an exact compare-and-set under the lock.
  * The pool counts what is in flight, never what is "available", so changing the limit is a CAS on
  * the high half alone: nothing is added or removed, no permit can be lost or invented, and when the
  * limit shrinks below inFlight the surplus simply drains as calls finish (no new grant succeeds
@@ -50,11 +64,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * is not the system ticker (a ManualClock in tests) a waiter re-reads it at least every millisecond
  * of real time; with the system ticker it parks for exactly the remaining time.
  *
- * Cost. Grant: one volatile read (two in FIFO mode) and one CAS. Release: one getAndAdd and one
- * volatile read. No lock, no allocation, no logging unless someone is waiting.
+ * Layout. The word is written by every grant and release, from every thread; the fields every
+ * grant reads (fair, the lock, the ticker) are written once. Sharing a cache line would make each
+ * grant miss twice under contention (a read of "fair" after the other thread's write, then the
+ * line again for the add), so the word and the waiter count sit alone on their line between two
+ * 64-byte pads (the superclasses below: HotSpot lays out a superclass's fields first).
+ *
+ * Cost. Grant: one getAndAdd (plus one volatile read in FIFO mode). Refusal: two getAndAdds and a
+ * volatile read. Release: one getAndAdd and one volatile read. No lock, no allocation, no logging
+ * unless someone is waiting.
  */
 /** The counting core shared by {@link Bulkhead} and {@link AdaptiveBulkhead}; thread-safe. */
-final class PermitPool {
+final class PermitPool extends PermitPoolPadAfter {
 
   private static final VarHandle STATE;
   private static final long IN_FLIGHT_MASK = 0xFFFF_FFFFL;
@@ -63,7 +84,7 @@ final class PermitPool {
 
   static {
     try {
-      STATE = MethodHandles.lookup().findVarHandle(PermitPool.class, "state", long.class);
+      STATE = MethodHandles.lookup().findVarHandle(PermitPoolState.class, "state", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -76,11 +97,6 @@ final class PermitPool {
   private final ReentrantLock lock = new ReentrantLock();
   private final LongAdder rejected = new LongAdder();
 
-  /** limit << 32 | inFlight; see the design note. */
-  @SuppressWarnings("unused") // accessed through STATE
-  private volatile long state;
-  /** Number of queued waiters; written under the lock, read anywhere. */
-  private volatile int waiting;
   private Waiter head;
   private Waiter tail;
 
@@ -153,7 +169,13 @@ final class PermitPool {
     if (fair && waiting != 0) {
       return -1;
     }
-    return tryIncrement();
+    long before = (long) STATE.getAndAdd(this, 1L);
+    int inFlight = (int) (before & IN_FLIGHT_MASK);
+    if (inFlight < (int) (before >>> 32)) {
+      return inFlight;
+    }
+    release(); // undo; a release, so a waiter refused meanwhile because of this add is served
+    return -1;
   }
 
   /**
@@ -187,21 +209,34 @@ final class PermitPool {
       lock.unlock();
     }
     boolean interrupted = false;
-    while (!node.granted) {
-      long remaining = timeoutNanos - (ticker.read() - start);
-      if (remaining <= 0) {
-        break;
+    try {
+      while (!node.granted) {
+        long remaining = timeoutNanos - (ticker.read() - start);
+        if (remaining <= 0) {
+          break;
+        }
+        LockSupport.parkNanos(this, Math.min(remaining, parkSliceNanos));
+        if (Thread.interrupted()) {
+          interrupted = true;
+          break;
+        }
       }
-      LockSupport.parkNanos(this, Math.min(remaining, parkSliceNanos));
-      if (Thread.interrupted()) {
-        interrupted = true;
-        break;
-      }
+    } catch (Throwable brokenTicker) {
+      giveUp(node); // a ticker that throws must not leave a queued node to swallow a permit
+      throw brokenTicker;
     }
     if (node.granted && !interrupted) {
       return node.inFlightAtGrant;
     }
-    // Giving up. Decide under the lock that grants, so the outcome is exact.
+    giveUp(node);
+    if (interrupted) {
+      throw new InterruptedException("interrupted while waiting for a permit");
+    }
+    return -1;
+  }
+
+  /** Withdraws a waiter, deciding under the lock that grants so the outcome is exact. */
+  private void giveUp(Waiter node) {
     lock.lock();
     try {
       if (node.granted) {
@@ -213,10 +248,6 @@ final class PermitPool {
     } finally {
       lock.unlock();
     }
-    if (interrupted) {
-      throw new InterruptedException("interrupted while waiting for a permit");
-    }
-    return -1;
   }
 
   /**
@@ -346,4 +377,22 @@ final class PermitPool {
       this.thread = thread;
     }
   }
+}
+
+/** Padding before the contended word; see "Layout" in PermitPool's design note. */
+abstract class PermitPoolPadBefore {
+  long p00, p01, p02, p03, p04, p05, p06, p07;
+}
+
+/** The contended state of a {@link PermitPool}, alone on its cache line. */
+abstract class PermitPoolState extends PermitPoolPadBefore {
+  /** limit << 32 | inFlight; see the design note. */
+  volatile long state;
+  /** Number of queued waiters; written under the lock, read anywhere. */
+  volatile int waiting;
+}
+
+/** Padding after the contended word. */
+abstract class PermitPoolPadAfter extends PermitPoolState {
+  long p10, p11, p12, p13, p14, p15, p16, p17;
 }

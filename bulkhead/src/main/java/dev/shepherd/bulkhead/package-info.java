@@ -8,7 +8,11 @@
  *   <li>{@link dev.shepherd.bulkhead.AdaptiveBulkhead}: a limit between a minimum and a maximum that
  *       follows the upstream: additive growth while calls come back within the latency target,
  *       multiplicative decrease on timeouts, drops and latency far above the observed minimum.
- *   <li>{@link dev.shepherd.bulkhead.Permit}: the handle both hand out; it releases exactly once,
+ *   <li>{@link dev.shepherd.bulkhead.DeadlineGuard}: a limit with a bounded queue (newest first by
+ *       default) that never starts work for a caller who has left: each call brings its
+ *       {@link dev.shepherd.core.Deadline}, and queued work whose deadline has passed (optionally,
+ *       work that could not finish in time) is dropped before it starts.
+ *   <li>{@link dev.shepherd.bulkhead.Permit}: the handle both bulkheads hand out; it releases exactly once,
  *       however often it is closed, and carries the call's outcome to an adaptive limit.
  *   <li>{@link dev.shepherd.bulkhead.BulkheadFullException}: the rejection, a
  *       {@link dev.shepherd.core.RejectedException} naming the bulkhead and its limit.

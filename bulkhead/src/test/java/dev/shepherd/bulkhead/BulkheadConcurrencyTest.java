@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
+import dev.shepherd.core.Ticker;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,8 +18,10 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
@@ -190,6 +193,137 @@ class BulkheadConcurrencyTest {
       }
     });
     stats.successes.increment();
+  }
+
+  /**
+   * Issue 14's storm: foreign stages that throw from {@code whenComplete} (before or after taking
+   * the callback), callers that cancel, complete, fail or obtrude the returned stage while the
+   * action's stage completes from another thread, and a ticker that throws on some reads (at the
+   * grant, while waiting, when a sample is taken). Both bulkheads; every permit comes back.
+   */
+  @Test
+  @Timeout(60)
+  void foreignStagesCallersThatEndTheStageAndThrowingTickersLoseNoPermit() throws Exception {
+    AtomicBoolean armed = new AtomicBoolean(); // not while building: that may throw, and must
+    Ticker flaky = () -> {
+      if (armed.get() && ThreadLocalRandom.current().nextInt(40) == 0) {
+        throw new IllegalStateException("ticker broke");
+      }
+      return System.nanoTime();
+    };
+    Bulkhead fixed = Bulkhead.builder().name("storm-fixed").maxConcurrent(3).ticker(flaky)
+        .maxWait(Duration.ofNanos(300_000)).listener(EventListener.noop()).build();
+    armed.set(true);
+    Stats fixedStats = hammer((random, st, completer) -> hostileStep(fixed, fixed::acquire, random, st, completer),
+        3, null);
+    assertTrue(fixedStats.maxInside.get() <= 3, fixedStats.toString());
+    armed.set(false);
+    assertAllBack(fixed, 3);
+
+    AdaptiveBulkhead adaptive = AdaptiveBulkhead.builder().name("storm-adaptive").minLimit(1).maxLimit(4)
+        .initialLimit(3).ticker(flaky).maxWait(Duration.ofNanos(300_000)).listener(EventListener.noop()).build();
+    armed.set(true);
+    Stats adaptiveStats = hammer(
+        (random, st, completer) -> hostileStep(adaptive, adaptive::acquire, random, st, completer), 4, null);
+    assertTrue(adaptiveStats.maxInside.get() <= 4, adaptiveStats.toString());
+    armed.set(false);
+    int limit = adaptive.limit();
+    assertAllBack(adaptive, adaptive::inFlight, adaptive::waiting, adaptive::available, adaptive::tryAcquire, limit);
+  }
+
+  /** Acquires a permit, possibly waiting. */
+  interface Acquire {
+    Permit get() throws InterruptedException;
+  }
+
+  private static void hostileStep(Policy policy, Acquire acquire, SplittableRandom random, Stats stats,
+      ExecutorService completer) throws Exception {
+    int choice = random.nextInt(100);
+    try {
+      if (choice < 25) {
+        policy.call(() -> {
+          stats.enter();
+          spin(random);
+          stats.exit();
+          return null;
+        });
+      } else if (choice < 40) {
+        try (Permit p = acquire.get()) {
+          stats.enter();
+          spin(random);
+          stats.exit();
+          if (random.nextBoolean()) {
+            p.success();
+          }
+        }
+      } else if (choice < 55) {
+        boolean registerFirst = random.nextBoolean();
+        RefusingStage<Void> inner = new RefusingStage<>(registerFirst);
+        CompletionStage<Void> outer = policy.callAsync(() -> inner);
+        if (registerFirst) {
+          completer.execute(() -> inner.complete(null)); // the callback it took runs late: no second release
+        }
+        outer.toCompletableFuture().handle((v, f) -> null).join(); // it has ended, one way or another
+      } else {
+        CompletableFuture<Void> inner = new CompletableFuture<>();
+        CompletableFuture<Void> outer = policy.<Void>callAsync(() -> {
+          stats.enter();
+          return inner;
+        }).toCompletableFuture();
+        if (outer.isCompletedExceptionally()) {
+          stats.refusals.increment();
+          return;
+        }
+        int callerEnding = random.nextInt(5);
+        boolean innerFirst = random.nextBoolean();
+        CountDownLatch both = new CountDownLatch(2);
+        AtomicBoolean left = new AtomicBoolean(); // the call leaves before the first ending releases
+        completer.execute(() -> {
+          if (!innerFirst) {
+            Thread.yield();
+          }
+          if (left.compareAndSet(false, true)) {
+            stats.exit();
+          }
+          inner.complete(null);
+          both.countDown();
+        });
+        completer.execute(() -> {
+          if (left.compareAndSet(false, true)) {
+            stats.exit();
+          }
+          switch (callerEnding) {
+            case 0 -> outer.cancel(true);
+            case 1 -> outer.complete(null);
+            case 2 -> outer.completeExceptionally(new TimeoutException("caller gave up"));
+            case 3 -> outer.obtrudeException(new IllegalStateException("obtruded"));
+            default -> outer.orTimeout(1, TimeUnit.MICROSECONDS);
+          }
+          both.countDown();
+        });
+        assertTrue(both.await(20, TimeUnit.SECONDS));
+      }
+      stats.successes.increment();
+    } catch (IllegalStateException tickerBroke) {
+      assertEquals("ticker broke", tickerBroke.getMessage());
+    }
+  }
+
+  /** A stage that refuses callbacks (after taking the callback, if {@code registerFirst}). */
+  static final class RefusingStage<T> extends CompletableFuture<T> {
+    private final boolean registerFirst;
+
+    RefusingStage(boolean registerFirst) {
+      this.registerFirst = registerFirst;
+    }
+
+    @Override
+    public CompletableFuture<T> whenComplete(java.util.function.BiConsumer<? super T, ? super Throwable> action) {
+      if (registerFirst) {
+        super.whenComplete(action);
+      }
+      throw new UnsupportedOperationException("this stage takes no callbacks");
+    }
   }
 
   private static void assertAllBack(Bulkhead bulkhead, int limit) {

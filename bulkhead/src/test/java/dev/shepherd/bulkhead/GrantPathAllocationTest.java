@@ -107,4 +107,47 @@ class GrantPathAllocationTest {
     // A Permit is a header and four fields: 32 bytes with compressed references, 40 without.
     assertTrue(bytes <= 40L * CALLS + 65_536, bytes + " bytes for " + CALLS + " grants");
   }
+
+  /** Issue 13: a refusal builds no event when nobody listens, so a full bulkhead's no is free too. */
+  @Test
+  void aRefusalWithTheNoopListenerAllocatesNothing() throws Exception {
+    assumeMeasurable();
+    Bulkhead fixed = Bulkhead.builder().maxConcurrent(1).listener(EventListener.noop()).build();
+    AdaptiveBulkhead adaptive = AdaptiveBulkhead.builder().minLimit(1).maxLimit(1)
+        .listener(EventListener.noop()).build();
+    Permit heldFixed = fixed.tryAcquire();
+    Permit heldAdaptive = adaptive.tryAcquire();
+    long bytes = allocatedBytes(() -> {
+      Object last = null;
+      for (int i = 0; i < CALLS; i++) {
+        last = fixed.tryAcquire();
+        last = last == null ? adaptive.tryAcquire() : last;
+      }
+      return last;
+    });
+    assertTrue(bytes < 65_536, bytes + " bytes for " + CALLS + " refusals of each");
+    assertTrue(fixed.rejected() > CALLS && adaptive.rejected() > CALLS);
+    heldFixed.close();
+    heldAdaptive.close();
+  }
+
+  /** DeadlineGuard's promise: a call that starts at once allocates nothing, measuring or not. */
+  @Test
+  void deadlineGuardCallAllocatesNothing() throws Exception {
+    assumeMeasurable();
+    dev.shepherd.core.Deadline deadline = dev.shepherd.core.Deadline.after(java.time.Duration.ofDays(1));
+    for (boolean measuring : new boolean[] {false, true}) {
+      DeadlineGuard guard = DeadlineGuard.builder().maxConcurrent(4).dropIfCannotFinish(measuring)
+          .listener(EventListener.noop()).build();
+      Callable<Object> action = () -> RESULT;
+      long bytes = allocatedBytes(() -> {
+        Object last = null;
+        for (int i = 0; i < CALLS; i++) {
+          last = guard.call(deadline, action);
+        }
+        return last;
+      });
+      assertTrue(bytes < 65_536, bytes + " bytes for " + CALLS + " guarded calls (measuring: " + measuring + ")");
+    }
+  }
 }

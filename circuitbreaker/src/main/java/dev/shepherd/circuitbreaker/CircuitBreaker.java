@@ -46,11 +46,18 @@ import java.util.random.RandomGenerator;
  *       {@code [0, openJitter)} by {@code random.nextLong(openJitter in nanoseconds)} at the moment
  *       it opens: a thousand breakers that open in the same instant start probing spread over the
  *       whole jitter window, not together.
- *   <li>{@link State#HALF_OPEN}: entered at the first permission request once the open time is
- *       over. At most {@link Builder#halfOpenProbes(int) k} probe calls are in flight at any time,
- *       and the verdict comes after {@code k} judged probes: if their failure rate or slow-call
- *       rate reaches its threshold the breaker opens again (with a fresh draw), otherwise it closes
- *       with an empty window. Other calls are refused meanwhile, without a retry-after hint.
+ *   <li>{@link State#HALF_OPEN}: the half-open period begins at the first permission request once
+ *       the open time is over. At most {@link Builder#halfOpenProbes(int) k} probe calls are in
+ *       flight at any time, and the verdict comes after {@code k} judged probes: if their failure
+ *       rate or slow-call rate reaches its threshold the breaker opens again (with a fresh draw),
+ *       otherwise it closes with an empty window. Other calls are refused meanwhile, without a
+ *       retry-after hint. The period lasts at most {@link Builder#halfOpenTimeout(Duration)
+ *       halfOpenTimeout}: if the verdict has not come by then, the period ends at that instant with
+ *       a verdict on what is known, every probe still unreported counting as a failed probe (a
+ *       probe that never reports cannot hold its slot for ever). The failure and slow-call rates
+ *       are then judged over the probes judged plus those unreported, fewer than {@code k}; a
+ *       period in which no probe was judged and none is out (every one was given back or ignored)
+ *       opens the breaker again. Outcomes reported after the period ended are dropped.
  *   <li>{@link State#FORCED_OPEN} and {@link State#DISABLED}: set by an operator with {@link
  *       #forceOpen()} (refuse everything) or {@link #disable()} (permit everything, judge nothing),
  *       until {@link #reset()} closes the breaker with an empty window.
@@ -77,15 +84,24 @@ import java.util.random.RandomGenerator;
  * }
  * }</pre>
  * Every permission must end in exactly one {@link #onSuccess(long, long)}, {@link #onError(long,
- * long, Throwable)} or {@link #releasePermission(long)}: a half-open probe that never reports keeps
- * its slot. An outcome reported after the breaker changed state is dropped (the permission names
- * the period that granted it), so a slow call from before an opening never counts as a probe.
+ * long, Throwable)} or {@link #releasePermission(long)}; a half-open probe that never reports keeps
+ * its slot until the half-open period times out, and then counts as failed. An outcome reported
+ * after the breaker changed state is dropped (the permission names the period that granted it), so
+ * a slow call from before an opening never counts as a probe.
  *
- * <p><b>Cost.</b> A permitted call in the closed state takes no lock and allocates nothing: a
+ * <p><b>Reading the state.</b> {@link #state()} and the window getters never start a half-open
+ * period (its clock must start with its first probe), but they report what a permission request
+ * would find: an open breaker whose open time is over reads as {@code HALF_OPEN} with no probe
+ * judged, and a half-open period past its timeout is ended (as above) before it is read.
+ *
+ * <p><b>Cost.</b> A permitted call in the closed state takes no lock and, once warm, allocates nothing: a
  * volatile read to be permitted; to record, with a count window, one atomic increment plus, only
  * when the outcome differs from the one it displaces, one swap and one atomic add; with a time
- * window, one ticker read and one or two atomic adds. The ticker is read around the call only when
- * slow calls are judged. Transitions and rejections are the slow paths that allocate and report.
+ * window, one ticker read and one atomic add to a striped counter (plus one for a failure or a
+ * slow call). The striped counter allocates its cells, at most one per processor, the first time
+ * threads collide on it in a closed period; never again until the next one. The ticker is read
+ * around the call only when slow calls are judged.
+ * Transitions and rejections are the slow paths that allocate and report.
  *
  * <p><b>Events.</b> Each transition is reported as {@link Event.Kind#STATE_CHANGED} (detail {@code
  * "CLOSED -> OPEN"}; for an opening, {@link Event#delay()} is the open time drawn) and each refusal
@@ -112,6 +128,17 @@ public final class CircuitBreaker implements Policy {
    * gives one back, so taken − returned ≤ k at all times: at most k probes in flight. Judged
    * probes are counted with one atomic add, and the add that brings the count to k is unique,
    * so exactly one thread delivers the verdict.
+   *
+   * Time-driven ends are applied lazily, by whoever comes first after them. A half-open epoch
+   * carries its end (halfOpenUntil); the first permission request, outcome, release or read at or
+   * after it ends the epoch with a compare-and-set, dated at halfOpenUntil, and the outcomes of
+   * that epoch that arrive later are stale like any other. The verdict reads probesLeft and the
+   * judged counts one after the other: a probe that reports or is released between the two reads
+   * may be counted as unreported. This race is benign: only a report that raced with the end of the
+   * period (its own ticker read came just before halfOpenUntil) can be counted as a failure, and
+   * the compare-and-set still lets exactly one verdict through. An open epoch is never ended by a
+   * read: reads derive HALF_OPEN from openUntil, so that the half-open clock starts with a real
+   * probe, not with a metrics scrape.
    *
    * Worked example (count window 10, minimumCalls 10, threshold 0.5, open 30 s + [0, 15 s), k 3):
    * calls 1-5 succeed, 6-10 fail: after call 10 the window holds 10 calls and 5 failures, 5 ≥ 0.5
@@ -152,6 +179,7 @@ public final class CircuitBreaker implements Policy {
   private final long openNanos;
   private final long openJitterNanos;
   private final int probes;
+  private final long halfOpenNanos;
   private final Predicate<? super Throwable> failureIf;
   private final Predicate<? super Throwable> ignoreIf;
   private final Predicate<Object> failureIfResult;
@@ -174,17 +202,19 @@ public final class CircuitBreaker implements Policy {
     this.openNanos = Durations.toNanosSaturated(b.openDuration);
     this.openJitterNanos = Durations.toNanosSaturated(b.openJitter);
     this.probes = b.halfOpenProbes;
+    this.halfOpenNanos = Durations.toNanosSaturated(b.halfOpenTimeout);
     this.failureIf = b.failureIf;
     this.ignoreIf = b.ignoreIf;
     this.failureIfResult = b.failureIfResult;
-    this.epoch = new AtomicReference<>(Epoch.closed(0, ticker.read(), newWindow()));
+    long now = ticker.read();
+    this.epoch = new AtomicReference<>(Epoch.closed(0, now, newWindow(now)));
   }
 
   /**
    * Returns a builder with the defaults: name {@code "circuitbreaker"}, a count window of the last
    * 100 calls, at least 20 calls before judging, failure-rate threshold 0.5, slow calls not judged,
-   * open for 30 s plus a jitter drawn from {@code [0, 15 s)}, 5 half-open probes, every exception a
-   * failure, the system ticker, {@link ThreadLocalRandom}, the logging listener.
+   * open for 30 s plus a jitter drawn from {@code [0, 15 s)}, 5 half-open probes with 60 s to report,
+   * every exception a failure, the system ticker, {@link ThreadLocalRandom}, the logging listener.
    *
    * @return a new builder
    */
@@ -280,7 +310,7 @@ public final class CircuitBreaker implements Policy {
    */
   public void releasePermission(long permission) {
     Epoch e = epoch.get();
-    if (e.id == permission && e.state == State.HALF_OPEN) {
+    if (e.id == permission && e.state == State.HALF_OPEN && !expired(e)) {
       e.returnProbe();
     }
   }
@@ -372,25 +402,29 @@ public final class CircuitBreaker implements Policy {
     long now = ticker.read();
     for (;;) {
       Epoch e = epoch.get();
-      if (transition(e, Epoch.closed(e.id + 1, now, newWindow()), "reset")) {
+      if (transition(e, Epoch.closed(e.id + 1, now, newWindow(now)), "reset")) {
         return;
       }
     }
   }
 
   /**
-   * Returns the current state. An open breaker whose open time is over reports {@code OPEN} until
-   * the next permission request moves it to half-open.
+   * Returns the current state, as the next permission request would find it: an open breaker whose
+   * open time is over reads as {@code HALF_OPEN} (the half-open period itself begins at that
+   * request), and a half-open period past its {@code halfOpenTimeout} is ended first. Reads the
+   * ticker unless the breaker is closed, forced open or disabled.
    *
    * @return the state
    */
   public State state() {
-    return epoch.get().state;
+    Epoch e = current();
+    return probing(e) ? State.HALF_OPEN : e.state;
   }
 
   /**
-   * Returns the calls in the current window: the closed window; the judged probes when half-open;
-   * the window that opened the breaker when open; zero when forced open or disabled.
+   * Returns the calls in the current window: the closed window; the judged probes when half-open
+   * (none yet when the open time is over but no probe was asked for); the window that opened the
+   * breaker when open; zero when forced open or disabled.
    *
    * @return calls counted
    */
@@ -444,7 +478,7 @@ public final class CircuitBreaker implements Policy {
    * @return probes in flight, or 0 when not half-open
    */
   public int probesInFlight() {
-    Epoch e = epoch.get();
+    Epoch e = current();
     return e.state == State.HALF_OPEN ? e.probesInFlight(probes) : 0;
   }
 
@@ -475,6 +509,15 @@ public final class CircuitBreaker implements Policy {
     return probes;
   }
 
+  /**
+   * Returns the longest a half-open period waits for its verdict.
+   *
+   * @return the configured {@code halfOpenTimeout}
+   */
+  public Duration halfOpenTimeout() {
+    return Duration.ofNanos(halfOpenNanos);
+  }
+
   @Override
   public String toString() {
     long[] c = counts();
@@ -485,12 +528,12 @@ public final class CircuitBreaker implements Policy {
   // ---------------------------------------------------------------------------------------------
 
   private long[] counts() {
-    Epoch e = epoch.get();
+    Epoch e = current();
     switch (e.state) {
       case CLOSED:
         return e.window.counts();
       case OPEN:
-        return e.trippedBy.clone();
+        return probing(e) ? new long[3] : e.trippedBy.clone();
       case HALF_OPEN:
         return e.probeCounts();
       default:
@@ -498,8 +541,49 @@ public final class CircuitBreaker implements Policy {
     }
   }
 
-  private Window newWindow() {
-    return windowSize > 0 ? new CountWindow(windowSize, rule) : new TimeWindow(buckets, bucketNanos, ticker, rule);
+  private Window newWindow(long origin) {
+    return windowSize > 0 ? new CountWindow(windowSize, rule)
+        : new TimeWindow(buckets, bucketNanos, ticker, origin, rule);
+  }
+
+  /** The current epoch, after ending a half-open period whose time is over. */
+  private Epoch current() {
+    Epoch e = epoch.get();
+    while (expired(e)) {
+      e = epoch.get();
+    }
+    return e;
+  }
+
+  /** Whether {@code e} is open with its open time over: the next request would begin a half-open period. */
+  private boolean probing(Epoch e) {
+    return e.state == State.OPEN && ticker.read() >= e.openUntil;
+  }
+
+  /**
+   * If {@code e} is a half-open period whose time is over, ends it (or sees another thread end it)
+   * and returns {@code true}; otherwise returns {@code false}. The verdict is dated at the period's
+   * end, not at the moment it is noticed: a new open time or closed window starts then.
+   */
+  private boolean expired(Epoch e) {
+    if (e.state != State.HALF_OPEN || ticker.read() < e.halfOpenUntil) {
+      return false;
+    }
+    // Probes racing with this read may be counted as unreported or as judged; the compare-and-set
+    // in transition() lets exactly one verdict through, and later reports are stale.
+    long judged = e.probeOutcomes();
+    long unreported = Math.max(0, e.probesInFlight(probes));
+    long calls = Counts.calls(judged) + unreported;
+    long failures = Counts.failures(judged) + unreported;
+    long slow = Counts.slow(judged);
+    long at = e.halfOpenUntil;
+    String why = String.format(Locale.ROOT, "half-open time over, unreported probes: %d", unreported);
+    if (calls == 0 || rule.breaks(calls, failures, slow)) {
+      open(e, at, new long[] {calls, failures, slow}, why);
+    } else {
+      transition(e, Epoch.closed(e.id + 1, at, newWindow(at)), why);
+    }
+    return true;
   }
 
   private boolean isSlow(long durationNanos) {
@@ -531,24 +615,24 @@ public final class CircuitBreaker implements Policy {
     }
     if (e.state == State.CLOSED) {
       if (e.window.record(code)) {
-        open(e, e.window.counts(), "failure rate or slow-call rate reached its threshold");
+        open(e, ticker.read(), e.window.counts(), "failure rate or slow-call rate reached its threshold");
       }
-    } else if (e.state == State.HALF_OPEN) {
+    } else if (e.state == State.HALF_OPEN && !expired(e)) {
       long judged = e.judgeProbe(code);
       if (Counts.calls(judged) == probes) {
         long failures = Counts.failures(judged);
         long slow = Counts.slow(judged);
+        long now = ticker.read();
         if (rule.breaks(probes, failures, slow)) {
-          open(e, new long[] {probes, failures, slow}, "probes failed");
+          open(e, now, new long[] {probes, failures, slow}, "probes failed");
         } else {
-          transition(e, Epoch.closed(e.id + 1, ticker.read(), newWindow()), "probes succeeded");
+          transition(e, Epoch.closed(e.id + 1, now, newWindow(now)), "probes succeeded");
         }
       }
     }
   }
 
-  private void open(Epoch from, long[] trippedBy, String why) {
-    long now = ticker.read();
+  private void open(Epoch from, long now, long[] trippedBy, String why) {
     long openFor = Durations.saturatedAdd(openNanos, drawJitter());
     transition(from, Epoch.open(from.id + 1, now, Durations.saturatedAdd(now, openFor), trippedBy),
         String.format(Locale.ROOT, "%s: %d failed, %d slow of %d calls", why, trippedBy[1], trippedBy[2],
@@ -601,6 +685,9 @@ public final class CircuitBreaker implements Policy {
         case DISABLED:
           return e.id;
         case HALF_OPEN:
+          if (expired(e)) {
+            break;
+          }
           if (e.takeProbe()) {
             return e.id;
           }
@@ -610,7 +697,8 @@ public final class CircuitBreaker implements Policy {
           if (now < e.openUntil) {
             return refuse(e, e.openUntil - now, throwing);
           }
-          transition(e, Epoch.halfOpen(e.id + 1, now, probes), "open time over");
+          transition(e, Epoch.halfOpen(e.id + 1, now, Durations.saturatedAdd(now, halfOpenNanos), probes),
+              "open time over");
           break;
         }
         default:
@@ -653,6 +741,7 @@ public final class CircuitBreaker implements Policy {
     private Duration openDuration = Duration.ofSeconds(30);
     private Duration openJitter = Duration.ofSeconds(15);
     private int halfOpenProbes = 5;
+    private Duration halfOpenTimeout = Duration.ofMinutes(1);
     private Predicate<? super Throwable> failureIf = t -> true;
     private Predicate<? super Throwable> ignoreIf = t -> false;
     private Predicate<Object> failureIfResult;
@@ -801,6 +890,23 @@ public final class CircuitBreaker implements Policy {
     public Builder halfOpenProbes(int probes) {
       Checks.check(probes >= 1 && probes <= Counts.MAX, "halfOpenProbes", "in [1, " + Counts.MAX + "]", probes);
       this.halfOpenProbes = probes;
+      return this;
+    }
+
+    /**
+     * Sets the longest a half-open period waits for its verdict, counted from its first probe
+     * request. When it is over before {@code k} probes were judged, each probe still unreported
+     * counts as failed and the verdict is taken on what is known (see the class comment); a report
+     * that comes later is dropped. Choose it longer than a healthy call takes, or the probes of a
+     * slow but healthy dependency count as failed.
+     *
+     * @param timeout positive; default 60 s
+     * @return this builder
+     * @throws NullPointerException if {@code timeout} is null
+     * @throws IllegalArgumentException if {@code timeout} is not positive
+     */
+    public Builder halfOpenTimeout(Duration timeout) {
+      this.halfOpenTimeout = Checks.positive(timeout, "halfOpenTimeout");
       return this;
     }
 

@@ -23,37 +23,40 @@ final class Epoch {
   final long openUntil;
   /** OPEN: the counts {calls, failures, slow} that opened the breaker; HALF_OPEN/others: null. */
   final long[] trippedBy;
+  /** HALF_OPEN: the ticker reading at which the period ends if no verdict came before; 0 otherwise. */
+  final long halfOpenUntil;
   /** HALF_OPEN: probe permissions not yet handed out. */
   private final AtomicInteger probesLeft;
   /** HALF_OPEN: judged probes, packed as {@link Counts}. */
   private final AtomicLong probeOutcomes;
 
   private Epoch(CircuitBreaker.State state, long id, long since, Window window, long openUntil, long[] trippedBy,
-      int probes) {
+      long halfOpenUntil, int probes) {
     this.state = state;
     this.id = id;
     this.since = since;
     this.window = window;
     this.openUntil = openUntil;
     this.trippedBy = trippedBy;
+    this.halfOpenUntil = halfOpenUntil;
     this.probesLeft = state == CircuitBreaker.State.HALF_OPEN ? new AtomicInteger(probes) : null;
     this.probeOutcomes = state == CircuitBreaker.State.HALF_OPEN ? new AtomicLong() : null;
   }
 
   static Epoch closed(long id, long now, Window window) {
-    return new Epoch(CircuitBreaker.State.CLOSED, id, now, window, 0, null, 0);
+    return new Epoch(CircuitBreaker.State.CLOSED, id, now, window, 0, null, 0, 0);
   }
 
   static Epoch open(long id, long now, long openUntil, long[] trippedBy) {
-    return new Epoch(CircuitBreaker.State.OPEN, id, now, null, openUntil, trippedBy, 0);
+    return new Epoch(CircuitBreaker.State.OPEN, id, now, null, openUntil, trippedBy, 0, 0);
   }
 
-  static Epoch halfOpen(long id, long now, int probes) {
-    return new Epoch(CircuitBreaker.State.HALF_OPEN, id, now, null, 0, null, probes);
+  static Epoch halfOpen(long id, long now, long until, int probes) {
+    return new Epoch(CircuitBreaker.State.HALF_OPEN, id, now, null, 0, null, until, probes);
   }
 
   static Epoch manual(CircuitBreaker.State state, long id, long now) {
-    return new Epoch(state, id, now, null, 0, null, 0);
+    return new Epoch(state, id, now, null, 0, null, 0, 0);
   }
 
   /** HALF_OPEN: takes one probe permission if any is left. */
@@ -76,6 +79,11 @@ final class Epoch {
   /** HALF_OPEN: records one judged probe; returns the packed counts after it. */
   long judgeProbe(int code) {
     return probeOutcomes.addAndGet(Counts.contribution(code));
+  }
+
+  /** HALF_OPEN: the judged probes, packed as {@link Counts}. */
+  long probeOutcomes() {
+    return probeOutcomes.get();
   }
 
   /** HALF_OPEN: the probes judged so far, {calls, failures, slow}. */

@@ -14,10 +14,27 @@ final class TripRule {
   /** The slow-call rate that opens the breaker; {@code NaN} when slow calls are not judged. */
   final double slowCallRateThreshold;
 
+  /** The fewest failures (slow calls) that can trip a closed window: the threshold × minimumCalls. */
+  private final double fewestFailures;
+  private final double fewestSlow;
+
   TripRule(int minimumCalls, double failureRateThreshold, double slowCallRateThreshold) {
     this.minimumCalls = minimumCalls;
     this.failureRateThreshold = failureRateThreshold;
     this.slowCallRateThreshold = slowCallRateThreshold;
+    this.fewestFailures = failureRateThreshold * minimumCalls;
+    this.fewestSlow = slowCallRateThreshold * minimumCalls;
+  }
+
+  /**
+   * Whether a closed window with these failures and slow calls could trip, for some number of
+   * calls: if not, {@link #trips} is false whatever the calls, and they need not be read. Exact,
+   * not a heuristic: {@code trips} needs {@code calls >= minimumCalls} and {@code failures >=
+   * threshold * calls}, and rounding is monotone, so {@code threshold * calls >= threshold *
+   * minimumCalls}.
+   */
+  boolean mayTrip(long failures, long slow) {
+    return failures >= fewestFailures || slow >= fewestSlow;
   }
 
   /** Whether a closed window holding these counts opens the breaker. */

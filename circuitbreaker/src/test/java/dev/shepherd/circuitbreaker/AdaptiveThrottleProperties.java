@@ -163,4 +163,109 @@ class AdaptiveThrottleProperties {
     }
     assertTrue(reached[0] > reached[1], "the warm-up window lets more through, as its windows fill");
   }
+
+  // ------------------------------------------------------------------------------------------------
+  // A fleet in a partial outage.
+  //
+  // The same fleet and schedule, but the backend accepts each request that reaches it with
+  // probability 1/4 (below 1/K: the throttle does reject). Now accepts feed back, and each client's
+  // rejection probability moves with its own window. The guarantee is per request: given the
+  // window's r requests (r ≥ the minimum) and a accepts before it, a request reaches the backend with
+  // probability exactly
+  //   P = max(1 − maxRejectProbability, min(1, (1 + K × a) / (r + 1))),
+  // and for a client that sends n requests in a window, each with at least r0 requests and at most
+  // a0 accepts in its window, that is at most n × max(1 − maxP, (1 + K × a0) / (r0 + 1)): the
+  // closed-form bound the javadoc states.
+  //
+  // The test reads r and a before every decision and sums both sides over each window of 10 s.
+  // reached − ΣP is a martingale with steps in [−1, 1] and conditional variance at most R/4 for R
+  // requests, so Freedman's inequality bounds either tail by exp(−t² / (2(R/4 + t/3))); with
+  // R = 200,000 and t = 1,520 that is 1.5e-10 per tail, and 9.1e-10 < 1e-9 over the two tails of 3
+  // windows (theFreedmanSlackIsBelowOneInABillion). Every bound below follows from P (or from
+  // P ≥ 1 − maxP), so a correct throttle fails this test less than once in a billion runs.
+  // ------------------------------------------------------------------------------------------------
+
+  private static final double ACCEPTED_SHARE = 0.25;
+  private static final long FREEDMAN_SLACK = 1_520;
+
+  @Example
+  void theFreedmanSlackIsBelowOneInABillion() {
+    double requests = CLIENTS * (WINDOW_MS / PERIOD_MS);
+    double t = FREEDMAN_SLACK;
+    double oneTail = Math.exp(-t * t / (2 * (requests / 4 + t / 3)));
+    assertTrue(2 * MEASURED_WINDOWS * oneTail < 1e-9, "failure probability " + 2 * MEASURED_WINDOWS * oneTail);
+  }
+
+  @Property(tries = 2, seed = "20261202")
+  void inAPartialOutageEachClientSendsWhatItsOwnWindowAllows(@ForAll long masterSeed) {
+    ManualClock clock = new ManualClock();
+    SplittableRandom master = new SplittableRandom(masterSeed);
+    SplittableRandom backend = master.split();
+    AdaptiveThrottle[] fleet = new AdaptiveThrottle[CLIENTS];
+    List<List<Integer>> byPhase = new ArrayList<>();
+    for (int ms = 0; ms < PERIOD_MS; ms++) {
+      byPhase.add(new ArrayList<>());
+    }
+    for (int i = 0; i < CLIENTS; i++) {
+      fleet[i] = AdaptiveThrottle.builder().k(K).window(Duration.ofMillis(WINDOW_MS), 10)
+          .maxRejectProbability(MAX_REJECT).minRequestRate(0.1).ticker(clock).random(master.split())
+          .listener(EventListener.noop()).build();
+      byPhase.get(master.nextInt(PERIOD_MS)).add(i);
+    }
+    int windows = 1 + MEASURED_WINDOWS;
+    long[] requests = new long[windows];
+    long[] reached = new long[windows];
+    long[] accepted = new long[windows];
+    double[] expected = new double[windows]; // ΣP
+    long[][] sent = new long[windows][CLIENTS];
+    long[][] fewestRequests = new long[windows][CLIENTS];
+    long[][] mostAccepts = new long[windows][CLIENTS];
+    for (long[] w : fewestRequests) {
+      java.util.Arrays.fill(w, Long.MAX_VALUE);
+    }
+    for (int ms = 0; ms < WINDOW_MS * windows; ms++) {
+      int w = ms / WINDOW_MS;
+      for (int client : byPhase.get(ms % PERIOD_MS)) {
+        AdaptiveThrottle throttle = fleet[client];
+        long r = throttle.requests();
+        long a = throttle.accepts();
+        double p = r < 1 ? 1 : Math.max(1 - MAX_REJECT, Math.min(1, (1 + K * a) / (r + 1.0)));
+        expected[w] += p;
+        requests[w]++;
+        sent[w][client]++;
+        fewestRequests[w][client] = Math.min(fewestRequests[w][client], r);
+        mostAccepts[w][client] = Math.max(mostAccepts[w][client], a);
+        if (throttle.tryAcquire()) {
+          reached[w]++;
+          if (backend.nextDouble() < ACCEPTED_SHARE) {
+            throttle.onAccepted();
+            accepted[w]++;
+          }
+        }
+      }
+      clock.advance(Duration.ofMillis(1));
+    }
+    for (int w = 1; w < windows; w++) {
+      double closedForm = 0;
+      for (int c = 0; c < CLIENTS; c++) {
+        double perRequest = Math.max(1 - MAX_REJECT, Math.min(1, (1 + K * mostAccepts[w][c])
+            / (fewestRequests[w][c] + 1.0)));
+        closedForm += sent[w][c] * perRequest;
+      }
+      long got = reached[w];
+      double sum = expected[w];
+      double bound = closedForm;
+      double floor = (1 - MAX_REJECT) * requests[w];
+      int at = w;
+      assertEquals(CLIENTS * (WINDOW_MS / PERIOD_MS), requests[w]);
+      assertTrue(Math.abs(got - sum) <= FREEDMAN_SLACK,
+          () -> "window " + at + ": " + got + " reached the backend, the per-request law says " + sum);
+      assertTrue(got <= bound + FREEDMAN_SLACK, () -> "window " + at + ": " + got + " above the bound " + bound);
+      assertTrue(got >= floor - FREEDMAN_SLACK, () -> "window " + at + ": only " + got + ", floor " + floor);
+      // What the total-outage bound would allow is not a bound here: each client's share is the larger
+      // of its two terms, and the fleet sends the sum of those, well above the larger of the sums.
+      double totalOutageBound = Math.max(K * accepted[w], floor);
+      assertTrue(got > 1.3 * totalOutageBound, () -> "window " + at + ": " + got + " vs " + totalOutageBound);
+    }
+  }
 }

@@ -27,7 +27,10 @@ import net.jqwik.api.Provide;
  * operator actions and clock moves on a {@link ManualClock}, after every step the breaker and the
  * model agree on the state, on every permission (granted or not, and the epoch it names), on the
  * retry-after of every refusal (to the nanosecond), on the window's contents (calls, failures, slow
- * calls), on the number of probes in flight, which never exceeds {@code k}, and on the counters.
+ * calls), on the number of probes in flight, which never exceeds {@code k}, and on the counters. The
+ * state is compared as a permission request would find it (an open breaker whose time is over reads
+ * as half-open), and half-open periods end at their timeout with every unreported probe counted as
+ * failed.
  *
  * <p>The model keeps the window as a plain list (the last {@code n} outcomes, or every outcome with
  * its bucket), and draws the open-time jitter from its own copy of the seeded generator, one {@code
@@ -68,12 +71,13 @@ class CircuitBreakerModelProperties {
   record Step(Kind kind, int pick, long nanos) {}
 
   record Config(int windowSize, int buckets, long bucketNanos, int minimumCalls, double failureRate,
-      long slowNanos, double slowRate, long openNanos, long jitterNanos, int probes, long seed) {
+      long slowNanos, double slowRate, long openNanos, long jitterNanos, int probes, long seed, long halfOpenNanos) {
 
     CircuitBreaker build(ManualClock clock) {
       CircuitBreaker.Builder b = CircuitBreaker.builder().name("model").minimumCalls(minimumCalls)
           .failureRateThreshold(failureRate).openDuration(Duration.ofNanos(openNanos))
-          .openJitter(Duration.ofNanos(jitterNanos)).halfOpenProbes(probes).ticker(clock)
+          .openJitter(Duration.ofNanos(jitterNanos)).halfOpenProbes(probes)
+          .halfOpenTimeout(Duration.ofNanos(halfOpenNanos)).ticker(clock)
           .random(new SplittableRandom(seed)).listener(EventListener.noop())
           .failureIf(t -> !(t instanceof NotAFailure)).ignoreIf(t -> t instanceof Ignored);
       if (windowSize > 0) {
@@ -100,13 +104,14 @@ class CircuitBreakerModelProperties {
     Arbitrary<Long> jitter = Arbitraries.of(0L, 1L, 37L, 100L);
     Arbitrary<Integer> probes = Arbitraries.integers().between(1, 4);
     Arbitrary<Long> seed = Arbitraries.longs();
+    Arbitrary<Long> halfOpen = Arbitraries.of(1L, 20L, 75L, 300L, Long.MAX_VALUE);
     return Combinators.combine(window, buckets, bucketNanos, minimum, rate, slow, rate, open)
         .as((w, b, bn, m, fr, s, sr, o) -> new Object[] {w, b, bn, m, fr, s, sr, o})
-        .flatMap(a -> Combinators.combine(jitter, probes, seed).as((j, k, sd) -> {
+        .flatMap(a -> Combinators.combine(jitter, probes, seed, halfOpen).as((j, k, sd, h) -> {
           int w = (Integer) a[0];
           int m = Math.min((Integer) a[3], w > 0 ? w : 8);
           return new Config(w, (Integer) a[1], (Long) a[2], m, (Double) a[4], (Long) a[5], (Double) a[6],
-              (Long) a[7], j, k, sd);
+              (Long) a[7], j, k, sd, h);
         }));
   }
 
@@ -203,7 +208,8 @@ class CircuitBreakerModelProperties {
           throw new AssertionError(step);
       }
       long at = clock.read();
-      assertEquals(model.state, breaker.state(), () -> "state after " + step + " " + model);
+      model.expire(at);
+      assertEquals(model.observedState(at), breaker.state(), () -> "state after " + step + " " + model);
       long[] counts = model.counts(at);
       assertEquals(counts[0], breaker.windowCalls(), () -> "window calls after " + step + " " + model);
       assertEquals(counts[1], breaker.windowFailures(), () -> "window failures after " + step + " " + model);
@@ -233,6 +239,7 @@ class CircuitBreakerModelProperties {
     long openUntil;
     long[] trippedBy;
     // HALF_OPEN
+    long halfOpenUntil;
     int probesOut;
     long judged;
     long judgedFailures;
@@ -246,8 +253,10 @@ class CircuitBreakerModelProperties {
 
     long acquire(long now) {
       lastRetryAfter = -1;
+      expire(now);
       if (state == State.OPEN && now >= openUntil) {
         enter(State.HALF_OPEN, now);
+        halfOpenUntil = now + c.halfOpenNanos() < now ? Long.MAX_VALUE : now + c.halfOpenNanos();
       }
       switch (state) {
         case CLOSED:
@@ -270,6 +279,7 @@ class CircuitBreakerModelProperties {
     }
 
     void complete(long permission, Kind kind, long nanos, long now) {
+      expire(now);
       if (permission != epoch) {
         return;
       }
@@ -307,6 +317,27 @@ class CircuitBreakerModelProperties {
           }
         }
       }
+    }
+
+    /**
+     * A half-open period whose time is over ends at its end: the unreported probes count as failed,
+     * and a period with nothing judged and nothing out opens again.
+     */
+    void expire(long now) {
+      if (state == State.HALF_OPEN && now >= halfOpenUntil) {
+        long at = halfOpenUntil;
+        long[] verdict = {judged + probesOut, judgedFailures + probesOut, judgedSlow};
+        if (verdict[0] == 0 || breaks(verdict[0], verdict[1], verdict[2])) {
+          open(at, verdict);
+        } else {
+          enter(State.CLOSED, at);
+        }
+      }
+    }
+
+    /** What a permission request would find: an open breaker whose time is over reads as half-open. */
+    State observedState(long now) {
+      return state == State.OPEN && now >= openUntil ? State.HALF_OPEN : state;
     }
 
     boolean breaks(long calls, long failures, long slow) {
@@ -362,7 +393,7 @@ class CircuitBreakerModelProperties {
             }
           }
         }
-      } else if (state == State.OPEN) {
+      } else if (state == State.OPEN && now < openUntil) {
         w = trippedBy.clone();
       } else if (state == State.HALF_OPEN) {
         w = new long[] {judged, judgedFailures, judgedSlow};

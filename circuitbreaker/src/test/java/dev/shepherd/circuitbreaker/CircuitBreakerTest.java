@@ -232,6 +232,79 @@ class CircuitBreakerTest {
   }
 
   @Test
+  void aProbeThatNeverReportsCountsAsFailedWhenTheHalfOpenTimeIsOver() {
+    CircuitBreaker breaker = breaker().halfOpenTimeout(Duration.ofSeconds(10)).build();
+    fail(breaker, 10);
+    clock.advance(Duration.ofSeconds(30));
+    long p1 = breaker.tryAcquirePermission();
+    long p2 = breaker.tryAcquirePermission();
+    long lost = breaker.tryAcquirePermission(); // its caller never reports
+    breaker.onSuccess(p1, 0);
+    breaker.onSuccess(p2, 0);
+    clock.advance(Duration.ofNanos(9_999_999_999L));
+    assertEquals(State.HALF_OPEN, breaker.state(), "1 ns before the half-open time is over");
+    assertEquals(1, breaker.probesInFlight());
+    assertEquals(CircuitBreaker.NOT_PERMITTED, breaker.tryAcquirePermission(), "the lost probe holds its slot");
+    clock.advanceNanos(1);
+    assertEquals(State.CLOSED, breaker.state(), "2 successes and 1 unreported (a failure) of 3: below 0.5");
+    assertEquals(0, breaker.probesInFlight());
+    assertEquals(List.of("OPEN -> HALF_OPEN (open time over)",
+        "HALF_OPEN -> CLOSED (half-open time over, unreported probes: 1)"), stateChanges().subList(1, 3));
+    breaker.onSuccess(lost, 0); // far too late: dropped
+    assertEquals(0, breaker.windowCalls());
+  }
+
+  @Test
+  void unreportedProbesCanOpenTheBreakerAgainFromTheInstantTheHalfOpenTimeEnded() {
+    CircuitBreaker breaker = breaker().halfOpenTimeout(Duration.ofSeconds(10)).build();
+    fail(breaker, 10);
+    clock.advance(Duration.ofSeconds(30));
+    long p1 = breaker.tryAcquirePermission();
+    breaker.tryAcquirePermission();
+    breaker.tryAcquirePermission();
+    breaker.onSuccess(p1, 0);
+    clock.advance(Duration.ofSeconds(15)); // the period ended 5 s ago
+    CircuitBreakerOpenException e = assertThrows(CircuitBreakerOpenException.class, breaker::acquirePermission);
+    assertEquals(State.OPEN, e.state());
+    assertEquals(Optional.of(Duration.ofSeconds(25)), e.retryAfter(), "open for 30 s from the end of the period");
+    assertEquals(3, breaker.windowCalls());
+    assertEquals(2, breaker.windowFailures(), "the two unreported probes");
+  }
+
+  @Test
+  void aHalfOpenPeriodWithNoProbeJudgedOrOutOpensAgainWhenItsTimeIsOver() {
+    CircuitBreaker breaker = breaker().halfOpenTimeout(Duration.ofSeconds(10)).build();
+    fail(breaker, 10);
+    clock.advance(Duration.ofSeconds(30));
+    breaker.releasePermission(breaker.tryAcquirePermission());
+    clock.advance(Duration.ofSeconds(10));
+    assertEquals(State.OPEN, breaker.state(), "nothing was learned: no evidence of recovery");
+    assertEquals(0, breaker.windowCalls());
+  }
+
+  @Test
+  void anOpenBreakerWhoseTimeIsOverReadsAsHalfOpenWithoutStartingThePeriod() {
+    CircuitBreaker breaker = breaker().halfOpenTimeout(Duration.ofSeconds(10)).build();
+    fail(breaker, 10);
+    clock.advance(Duration.ofNanos(29_999_999_999L));
+    assertEquals(State.OPEN, breaker.state());
+    assertEquals(10, breaker.windowCalls(), "the window that opened it");
+    clock.advanceNanos(1);
+    assertEquals(State.HALF_OPEN, breaker.state());
+    assertEquals(0, breaker.windowCalls(), "no probe judged yet");
+    assertEquals(0, breaker.probesInFlight());
+    assertEquals(1, breaker.transitions(), "reading changed nothing");
+    clock.advance(Duration.ofMinutes(5)); // far past any half-open timeout: no period was running
+    long probe = breaker.tryAcquirePermission();
+    assertFalse(probe == CircuitBreaker.NOT_PERMITTED);
+    assertEquals(1, breaker.probesInFlight(), "the period began with this request");
+  }
+
+  private List<String> stateChanges() {
+    return events.stream().filter(ev -> ev.kind() == Event.Kind.STATE_CHANGED).map(Event::detail).toList();
+  }
+
+  @Test
   void badSettingsFailAtBuildTimeNamingTheParameterAndValue() {
     assertMessage("size must be in [1, 1000000]: 0", () -> CircuitBreaker.builder().countWindow(0));
     assertMessage("failureRateThreshold must be in (0, 1]: 1.5",
@@ -242,6 +315,8 @@ class CircuitBreakerTest {
     assertMessage("openJitter must be zero or positive: PT-1S",
         () -> CircuitBreaker.builder().openJitter(Duration.ofSeconds(-1)));
     assertMessage("halfOpenProbes must be in [1, 1000000]: 0", () -> CircuitBreaker.builder().halfOpenProbes(0));
+    assertMessage("halfOpenTimeout must be positive: PT0S",
+        () -> CircuitBreaker.builder().halfOpenTimeout(Duration.ZERO));
     assertMessage("minimumCalls must be positive: 0", () -> CircuitBreaker.builder().minimumCalls(0));
     assertMessage("buckets must be in [1, 1000]: 0",
         () -> CircuitBreaker.builder().timeWindow(Duration.ofSeconds(1), 0));
@@ -260,6 +335,7 @@ class CircuitBreakerTest {
   void aNoopListenerCostsNothingAndTheDefaultsBuild() {
     CircuitBreaker breaker = CircuitBreaker.of("defaults");
     assertEquals(5, breaker.halfOpenProbes());
+    assertEquals(Duration.ofMinutes(1), breaker.halfOpenTimeout());
     assertEquals(State.CLOSED, breaker.state());
     assertEquals(EventListener.noop(), EventListener.guarded(EventListener.noop()));
   }

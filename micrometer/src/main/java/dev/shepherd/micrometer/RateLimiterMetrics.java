@@ -1,6 +1,7 @@
 package dev.shepherd.micrometer;
 
 import dev.shepherd.ratelimit.KeyedRateLimiter;
+import dev.shepherd.ratelimit.KeyedTokenBucket;
 import dev.shepherd.ratelimit.RateLimiter;
 import dev.shepherd.ratelimit.TokenBucket;
 import io.micrometer.core.instrument.FunctionCounter;
@@ -75,10 +76,13 @@ public final class RateLimiterMetrics {
           .description("Requests granted").tags(tags).register(registry);
       FunctionCounter.builder("shepherd.ratelimit.rejected", limiter, KeyedRateLimiter::rejectedCount)
           .description("Requests refused").tags(tags).register(registry);
-      Gauge.builder("shepherd.ratelimit.keys", limiter, KeyedRateLimiter::size)
-          .description("Keys holding a bucket").tags(tags).register(registry);
-      FunctionCounter.builder("shepherd.ratelimit.keys.evicted", limiter, KeyedRateLimiter::evictedCount)
-          .description("Buckets evicted").tags(tags).register(registry);
+      if (limiter instanceof KeyedTokenBucket) { // a local limiter holds its keys; Redis holds the others'
+        KeyedTokenBucket<?> local = (KeyedTokenBucket<?>) limiter;
+        Gauge.builder("shepherd.ratelimit.keys", local, KeyedTokenBucket::size)
+            .description("Keys holding a bucket").tags(tags).register(registry);
+        FunctionCounter.builder("shepherd.ratelimit.keys.evicted", local, KeyedTokenBucket::evictedCount)
+            .description("Buckets evicted").tags(tags).register(registry);
+      }
     };
   }
 }

@@ -6,7 +6,8 @@
  *   <li><b>Binders</b> ({@link dev.shepherd.micrometer.RateLimiterMetrics},
  *       {@link dev.shepherd.micrometer.RedisRateLimiterMetrics},
  *       {@link dev.shepherd.micrometer.BulkheadMetrics}, {@link dev.shepherd.micrometer.BackoffMetrics},
- *       {@link dev.shepherd.micrometer.AuthMetrics}) read each instance's own counters and state at
+ *       {@link dev.shepherd.micrometer.AuthMetrics},
+ *       {@link dev.shepherd.micrometer.CircuitBreakerMetrics}) read each instance's own counters and state at
  *       scrape time: gauges and function counters, bound per instance with the tags {@code name}
  *       (the instance's name) and {@code type}. They add nothing to the paths that grant permits.
  *       Each binder class names only its own module's types, and those modules are optional
@@ -25,8 +26,7 @@
  *
  * <p>Names follow Micrometer's conventions (dot-separated, lower case, base units: seconds); a
  * Prometheus registry renders {@code shepherd.ratelimit.rejected} as
- * {@code shepherd_ratelimit_rejected_total}. Circuit breakers and client-side throttles, when
- * bound, use {@code shepherd.circuitbreaker.state} (a gauge per state, like the reconnector's) and
- * {@code shepherd.throttle.rejected}.
+ * {@code shepherd_ratelimit_rejected_total}; circuit breakers show {@code shepherd.circuitbreaker.state}
+ * as {@code shepherd_circuitbreaker_state{state="OPEN"}} (a gauge per state, like the reconnector's).
  */
 package dev.shepherd.micrometer;

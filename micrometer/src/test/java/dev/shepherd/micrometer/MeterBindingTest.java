@@ -18,12 +18,19 @@ import dev.shepherd.backoff.RetryBudget;
 import dev.shepherd.bulkhead.AdaptiveBulkhead;
 import dev.shepherd.bulkhead.Bulkhead;
 import dev.shepherd.bulkhead.Permit;
+import dev.shepherd.circuitbreaker.AdaptiveThrottle;
+import dev.shepherd.circuitbreaker.CircuitBreaker;
+import dev.shepherd.circuitbreaker.Fallback;
+import dev.shepherd.circuitbreaker.ThrottledException;
+import dev.shepherd.circuitbreaker.TimeoutExceededException;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.ratelimit.KeyedRateLimiter;
-import dev.shepherd.ratelimit.LeakyBucket;
+import dev.shepherd.ratelimit.KeyedTokenBucket;
+import dev.shepherd.ratelimit.LeakyBucketMeter;
 import dev.shepherd.ratelimit.TokenBucket;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
 import dev.shepherd.testing.ManualClock;
+import dev.shepherd.testing.ManualScheduler;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.Timer;
@@ -32,9 +39,11 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
+import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -81,10 +90,11 @@ class MeterBindingTest {
 
   @Test
   void aLeakyBucketAndAKeyedLimiterShowTheirCounts() {
-    LeakyBucket meter = LeakyBucket.builder().name("meter").rate(1, HOUR).meter(Duration.ZERO).ticker(clock)
+    LeakyBucketMeter meter = LeakyBucketMeter.builder().name("meter").rate(1, HOUR).tolerance(Duration.ZERO)
+        .ticker(clock)
         .listener(metrics).build();
     RateLimiterMetrics.of(meter).bindTo(registry);
-    KeyedRateLimiter<String> perDevice = KeyedRateLimiter.builder().name("per-device").rate(1, HOUR).burst(2)
+    KeyedTokenBucket<String> perDevice = KeyedTokenBucket.builder().name("per-device").rate(1, HOUR).burst(2)
         .ticker(clock).listener(metrics).build();
     RateLimiterMetrics.of(perDevice).bindTo(registry);
 
@@ -93,7 +103,7 @@ class MeterBindingTest {
     for (String device : List.of("a", "a", "a", "b", "c", "c")) {
       perDevice.tryAcquire(device);
     }
-    assertEquals(1, value("shepherd.ratelimit.granted", "meter", "type", "LeakyBucket"));
+    assertEquals(1, value("shepherd.ratelimit.granted", "meter", "type", "LeakyBucketMeter"));
     assertEquals(2, value("shepherd.ratelimit.rejected", "meter"));
     assertEquals(5, value("shepherd.ratelimit.granted", "per-device", "type", "KeyedRateLimiter"));
     assertEquals(1, value("shepherd.ratelimit.rejected", "per-device"));
@@ -260,6 +270,133 @@ class MeterBindingTest {
     assertEquals(auth.estimatedSize(), value("shepherd.auth.cache.size", "device-auth"));
     assertEquals(1, events("device-auth", "FALLBACK"));
     assertEquals(1, events("device-auth", "REJECTED"));
+  }
+
+  private void assertBreakerState(String instance, CircuitBreaker.State expected) {
+    for (CircuitBreaker.State state : CircuitBreaker.State.values()) {
+      assertEquals(state == expected ? 1 : 0, value("shepherd.circuitbreaker.state", instance, "state", state.name()),
+          state.name());
+    }
+  }
+
+  @Test
+  void aCircuitBreakerShowsItsStateWindowRatesProbesRefusalsAndTransitions() throws Exception {
+    CircuitBreaker breaker = CircuitBreaker.builder().name("cloud").countWindow(4).minimumCalls(4)
+        .failureRateThreshold(0.5).slowCallDuration(Duration.ofSeconds(1)).openDuration(Duration.ofSeconds(30))
+        .openJitter(Duration.ZERO).halfOpenProbes(2).halfOpenTimeout(Duration.ofSeconds(10)).ticker(clock)
+        .listener(metrics).build();
+    CircuitBreakerMetrics.of(breaker, Tag.of("zone", "eu")).bindTo(registry);
+    assertBreakerState("cloud", CircuitBreaker.State.CLOSED);
+
+    breaker.call(() -> {
+      clock.advance(Duration.ofSeconds(2)); // slow, and a success
+      return "ok";
+    });
+    breaker.call(() -> "ok");
+    assertThrows(IOException.class, () -> breaker.call(() -> {
+      throw new IOException("down");
+    }));
+    assertEquals(3, value("shepherd.circuitbreaker.window.calls", "cloud", "type", "CircuitBreaker", "zone", "eu"));
+    assertEquals(1.0 / 3, value("shepherd.circuitbreaker.failure.rate", "cloud"), 1e-12);
+    assertEquals(1.0 / 3, value("shepherd.circuitbreaker.slow.call.rate", "cloud"), 1e-12);
+    assertThrows(IOException.class, () -> breaker.call(() -> {
+      throw new IOException("down");
+    }));
+    assertBreakerState("cloud", CircuitBreaker.State.OPEN);
+    assertEquals(0.5, value("shepherd.circuitbreaker.failure.rate", "cloud"));
+    assertEquals(0.25, value("shepherd.circuitbreaker.slow.call.rate", "cloud"));
+    for (int i = 0; i < 3; i++) {
+      assertEquals(CircuitBreaker.NOT_PERMITTED, breaker.tryAcquirePermission());
+    }
+    assertEquals(3, value("shepherd.circuitbreaker.calls.not.permitted", "cloud"));
+    assertEquals(1, value("shepherd.circuitbreaker.transitions", "cloud"));
+
+    clock.advance(Duration.ofSeconds(30));
+    assertBreakerState("cloud", CircuitBreaker.State.HALF_OPEN); // open time over: the next call probes
+    long probe = breaker.tryAcquirePermission();
+    breaker.tryAcquirePermission(); // a probe whose caller never reports
+    assertEquals(CircuitBreaker.NOT_PERMITTED, breaker.tryAcquirePermission());
+    assertEquals(2, value("shepherd.circuitbreaker.probes.in.flight", "cloud"));
+    breaker.onSuccess(probe, 0);
+    assertEquals(1, value("shepherd.circuitbreaker.probes.in.flight", "cloud"));
+    clock.advance(Duration.ofSeconds(10)); // the lost probe counts as failed: 1 of 2 reaches 0.5
+    assertBreakerState("cloud", CircuitBreaker.State.OPEN);
+    assertEquals(0, value("shepherd.circuitbreaker.probes.in.flight", "cloud"));
+    assertEquals(4, value("shepherd.circuitbreaker.calls.not.permitted", "cloud"));
+    assertEquals(3, value("shepherd.circuitbreaker.transitions", "cloud"));
+    assertEquals(4, events("cloud", "REJECTED"));
+    assertEquals(3, events("cloud", "STATE_CHANGED"));
+  }
+
+  @Test
+  void aTimeoutAndAFallbackShowWhatTheyEnded() throws Exception {
+    try (ManualScheduler scheduler = new ManualScheduler(clock)) {
+      dev.shepherd.circuitbreaker.Timeout timeout = dev.shepherd.circuitbreaker.Timeout.builder().name("cloud-call")
+          .timeout(Duration.ofSeconds(2)).scheduler(scheduler).listener(metrics).build();
+      CircuitBreakerMetrics.of(timeout).bindTo(registry);
+      assertEquals(2.0, value("shepherd.timeout.limit", "cloud-call", "type", "Timeout"));
+      CompletableFuture<String> inTime = timeout.callAsync(() -> CompletableFuture.completedFuture("ok"))
+          .toCompletableFuture();
+      CompletableFuture<String> lost1 = timeout.<String>callAsync(CompletableFuture::new).toCompletableFuture();
+      CompletableFuture<String> lost2 = timeout.<String>callAsync(CompletableFuture::new).toCompletableFuture();
+      assertEquals(0, value("shepherd.timeout.timed.out", "cloud-call"));
+      clock.advance(Duration.ofSeconds(2));
+      assertEquals("ok", inTime.join());
+      for (CompletableFuture<String> lost : List.of(lost1, lost2)) {
+        ExecutionException e = assertThrows(ExecutionException.class, lost::get);
+        assertTrue(e.getCause() instanceof TimeoutExceededException, e.getCause().toString());
+      }
+      assertEquals(2, value("shepherd.timeout.timed.out", "cloud-call"));
+      assertEquals(2, events("cloud-call", "FAILED"));
+    }
+
+    Fallback<String> local = Fallback.<String>builder((result, failure) -> "from the hub").name("hub-local")
+        .listener(metrics).build();
+    CircuitBreakerMetrics.of(local).bindTo(registry);
+    assertEquals("from the cloud", local.answer(() -> "from the cloud"));
+    for (int i = 0; i < 3; i++) {
+      assertEquals("from the hub", local.answer(() -> {
+        throw new IOException("cloud down");
+      }));
+    }
+    assertEquals(3, value("shepherd.fallback.used", "hub-local", "type", "Fallback"));
+    assertEquals(3, events("hub-local", "FALLBACK"));
+  }
+
+  @Test
+  void anAdaptiveThrottleShowsItsWindowRejectionsAndProbability() throws Exception {
+    AdaptiveThrottle throttle = AdaptiveThrottle.builder().name("mobile-api").k(2).window(Duration.ofSeconds(10), 10)
+        .minRequestRate(0).ticker(clock).random(new SplittableRandom(7)).listener(metrics).build();
+    CircuitBreakerMetrics.of(throttle).bindTo(registry);
+    for (int i = 0; i < 4; i++) {
+      assertEquals("ok", throttle.call(() -> "ok")); // p = 0 while requests ≤ 2 × accepts
+    }
+    assertEquals(4, value("shepherd.throttle.requests", "mobile-api", "type", "AdaptiveThrottle"));
+    assertEquals(4, value("shepherd.throttle.accepts", "mobile-api"));
+    assertEquals(0, value("shepherd.throttle.rejection.probability", "mobile-api"));
+    int rejected = 0;
+    for (int i = 0; i < 200; i++) { // the backend refuses everything from now on
+      try {
+        throttle.call(() -> {
+          throw new IOException("503");
+        });
+      } catch (ThrottledException e) {
+        rejected++;
+      } catch (IOException e) {
+        // refused by the backend: counted as a request, not as an accept
+      }
+    }
+    assertTrue(rejected > 0, "the throttle rejected some locally");
+    assertEquals(rejected, throttle.rejected());
+    assertEquals(rejected, value("shepherd.throttle.rejected", "mobile-api"));
+    assertEquals(204, value("shepherd.throttle.requests", "mobile-api"));
+    assertEquals(4, value("shepherd.throttle.accepts", "mobile-api"));
+    assertEquals(Math.min(0.9, (204 - 2 * 4) / 205.0), value("shepherd.throttle.rejection.probability", "mobile-api"),
+        1e-12);
+    assertEquals(rejected, events("mobile-api", "REJECTED"));
+    clock.advance(Duration.ofSeconds(10));
+    assertEquals(0, value("shepherd.throttle.requests", "mobile-api"), "the window moved on");
+    assertEquals(rejected, value("shepherd.throttle.rejected", "mobile-api"), "the counter did not");
   }
 
   private static DeviceCredentials creds(String id, String secret) {

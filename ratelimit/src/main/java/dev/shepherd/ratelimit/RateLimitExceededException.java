@@ -48,7 +48,8 @@ public final class RateLimitExceededException extends RejectedException {
   public RateLimitExceededException(String limiterName, String reason, long retryAfterNanos) {
     super(
         Objects.requireNonNull(limiterName, "limiterName"),
-        message(limiterName, Objects.requireNonNull(reason, "reason"), Checks.nonNegative(retryAfterNanos, "retryAfterNanos")),
+        message(limiterName, Objects.requireNonNull(reason, "reason"),
+            Checks.nonNegative(retryAfterNanos, "retryAfterNanos")),
         retryAfterNanos);
   }
 

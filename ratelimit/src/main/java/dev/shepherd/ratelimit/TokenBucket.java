@@ -1,11 +1,13 @@
 package dev.shepherd.ratelimit;
 
-import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
+import dev.shepherd.core.internal.Checks;
+import dev.shepherd.core.internal.Durations;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * An exact, lock-free token bucket: permits refill continuously at a fixed rate up to a burst
@@ -29,56 +31,57 @@ import java.util.Objects;
  *       {@code burst + rate × d} permits, for every schedule of requests and every interleaving of
  *       threads, unconditionally. It is not a fixed window, which lets through up to twice the limit
  *       around a window's edge.
- *   <li><b>Exact.</b> It grants a request if and only if an ideal token bucket with the same rate,
- *       capacity and history, observing the same ticker readings, would. There is no rounding and no
- *       drift: time is counted in units of {@code 1/S} ns, where {@code S} is the denominator of the
- *       emission interval in lowest terms (1 when the interval is a whole number of nanoseconds, for
- *       example at 10 per second; 3 at 3 per second, whose interval is 333,333,333⅓ ns), so every
- *       quantity is an integer. Exactness also holds across silences of any length (up to 292
- *       years of ticker time): one {@code long} of state cannot by itself tell every instant on a
- *       {@code 1/S} ns grid apart over a long silence (at an odd rate such as 1,000,003 per second
- *       it repeats every 5 hours), so the bucket also keeps a coarse write stamp, refreshed at most
- *       once a second, and a debt that no write since that stamp could still owe is known to be
- *       paid.
+ *   <li><b>Exact.</b> It grants a request if and only if an ideal token bucket with the same
+ *       {@link Rate}, capacity and history, observing the same ticker readings, would. There is no
+ *       rounding and no drift, at any rate, and across silences of any length up to 292 years of
+ *       ticker time.
  *   <li><b>Exact retry-after.</b> {@link #acquireOrRetryAfterNanos(int)} returns the smallest whole
  *       number of nanoseconds after which the same request would be granted.
- *   <li><b>Any ticker origin.</b> Arithmetic is modular on differences, so tickers starting near
- *       {@link Long#MIN_VALUE} or wrapping past {@link Long#MAX_VALUE} work unchanged.
+ *   <li><b>Any ticker origin.</b> Tickers starting near {@link Long#MIN_VALUE} or wrapping past
+ *       {@link Long#MAX_VALUE} work unchanged.
+ *   <li><b>A rate change</b> ({@link #setRate(Rate)}) governs every decision from the call on: the
+ *       bucket keeps the permits it holds (or owes, rounded in its favour) and refills at the new
+ *       rate from then; what was granted or reserved before stands.
  * </ul>
  *
- * <h2>Implementation and cost</h2>
- * The state is a single {@code long}, the GCRA's theoretical arrival time, updated by one
- * compare-and-set; granting allocates nothing, takes no lock, logs nothing and emits no event.
- * Rejections emit a {@link dev.shepherd.core.Event.Kind#REJECTED} event. Counters are
- * {@link java.util.concurrent.atomic.LongAdder}s.
+ * <h2>Cost</h2>
+ * One compare-and-set per grant; granting allocates nothing, takes no lock, logs nothing and emits
+ * no event. Refusals emit a {@link dev.shepherd.core.Event.Kind#REJECTED} event (none, and no
+ * allocation, with {@link EventListener#noop()}).
  *
  * <h2>Waiting</h2>
  * {@link #tryAcquire(int, Duration)} reserves the permits at once and sleeps until they are due. If
- * the sleep is interrupted (or the sleeper throws), the reservation is returned if nobody has taken
- * permits since; otherwise it stays consumed, as if the caller had used its permits at their time,
- * because the callers behind it were already promised their times. Either way
- * {@link InterruptedException} is thrown. A reservation is applied as the same request arriving at
- * its release time (a whole nanosecond), so release times obey every guarantee above. Reservations
- * queue at most {@code max(1 hour, refill time)} beyond a full burst's debt; a wait needing more is
- * refused as if it exceeded {@code maxWait}.
+ * the sleep ends in an exception (an interrupt, or anything the {@link Sleeper} throws), the
+ * reservation is returned if nobody has taken permits since; otherwise it stays consumed, as if the
+ * caller had used its permits at their time, because the callers behind it were already promised
+ * their times. The sleeper's exception is then rethrown as it is: {@link InterruptedException} for
+ * an interrupt. A reservation is applied as the same request arriving at its release time (a whole
+ * nanosecond), so release times obey every guarantee above. Reservations queue at most
+ * {@code max(1 hour, refill time)} beyond a full burst's debt, and the whole debt never exceeds
+ * 2^61 time units of {@code 1/S} ns, {@code S} being the numerator of the rate in permits per
+ * nanosecond in lowest terms (1 at 10 per second, 3 at 3 per second): 73 years when {@code S = 1},
+ * but only 38 minutes at 1,000,003 per second. A wait needing more is refused as if it exceeded
+ * {@code maxWait}.
  *
- * <p>Thread-safe. Rates from one permit per day (or slower) to 10^9 per second are supported.
+ * <p>Thread-safe.
  */
 public final class TokenBucket implements RateLimiter {
 
-  private final Gcra gcra;
+  private final Tally tally;
   private final int burst;
+  /** The kernel with the bucket's cell; replaced, never mutated, by {@link #setRate(Rate)}. */
+  private volatile Gcra gcra;
+  private final ReentrantLock rateChange = new ReentrantLock();
 
   private TokenBucket(Builder b) {
     this.burst = b.burst;
-    this.gcra = new Gcra(
-        b.name, b.rate, b.rate.tauForBurst(b.burst), "the burst", b.startFull, b.ticker, b.sleeper,
-        EventListener.guarded(b.listener == null ? EventListener.logging() : b.listener));
+    this.tally = new Tally(b.name, Tally.guarded(b.listener));
+    this.gcra = Gcra.bucket(b.rate, b.burst, true, b.startFull, b.ticker, b.sleeper, tally);
   }
 
   /**
-   * Returns a builder; {@link Builder#rate(long, Duration)} (or
-   * {@link Builder#permitsPerSecond(double)}) must be called before {@link Builder#build()}.
+   * Returns a builder; {@link Builder#rate(Rate)} (or one of its shorthands) must be called before
+   * {@link Builder#build()}.
    *
    * @return a new builder
    */
@@ -103,7 +106,7 @@ public final class TokenBucket implements RateLimiter {
 
   @Override
   public String name() {
-    return gcra.name;
+    return tally.name;
   }
 
   /**
@@ -113,18 +116,32 @@ public final class TokenBucket implements RateLimiter {
    */
   @Override
   public long acquireOrRetryAfterNanos(int permits) {
-    return gcra.acquireOrRetryAfterNanos(permits);
+    for (;;) {
+      long r = gcra.acquire(permits);
+      if (r != Gcra.DEAD) { // DEAD: the rate changed under this call; decide on the new cell
+        return r;
+      }
+    }
   }
 
   /**
    * {@inheritDoc}
    *
-   * <p>If interrupted while waiting, the reservation is given back when nobody has taken permits
-   * since it was made, and otherwise stays consumed; see the class documentation.
+   * <p>If the wait ends in an exception, the reservation is given back when nobody has taken
+   * permits since it was made, and otherwise stays consumed; see the class documentation.
+   *
+   * @throws InterruptedException if interrupted while waiting (any other exception the sleeper
+   *     throws is rethrown as it is)
    */
   @Override
   public boolean tryAcquire(int permits, Duration maxWait) throws InterruptedException {
-    return gcra.tryAcquire(permits, maxWait);
+    long maxWaitNanos = Durations.toNanosSaturated(Checks.nonNegative(maxWait, "maxWait"));
+    for (;;) {
+      long r = gcra.tryAcquire(permits, maxWaitNanos);
+      if (r != Gcra.DEAD) {
+        return r == 0;
+      }
+    }
   }
 
   /**
@@ -146,41 +163,58 @@ public final class TokenBucket implements RateLimiter {
   }
 
   /**
-   * Returns the numerator of the refill rate in lowest terms: {@link #ratePermits()} permits every
-   * {@link #ratePeriod()}. For {@code rate(10, 1 s)} it is 1 (per 100 ms); for 3 per second, 3.
+   * Returns the refill rate now, as written.
    *
-   * @return the permits per {@link #ratePeriod()}
+   * @return the rate
    */
-  public long ratePermits() {
-    return gcra.rate.permits();
+  public Rate rate() {
+    return gcra.rate;
   }
 
   /**
-   * Returns the denominator of the refill rate in lowest terms; see {@link #ratePermits()}.
+   * Changes the refill rate from now on; the burst stays. The bucket keeps the permits it holds
+   * now, or the permits it owes (to granted requests and reservations beyond its capacity),
+   * rounded in its favour to a whole time unit of the new rate, and refills at {@code rate} from
+   * this call on: a bucket halfway full stays halfway full, and a caller told to come back in one
+   * interval of the old rate may be told a different time now. Grants and reservations made before
+   * stand: a sleeping reservation wakes at its time, but if its sleep ends in an exception its
+   * permits are no longer given back. Calls racing with this one are decided at the old rate
+   * before it or at the new rate after it, never by a mixture. Not on any grant path: it takes a
+   * lock and allocates.
    *
-   * @return the period of {@link #ratePermits()} permits
+   * @param rate the new refill rate
+   * @throws IllegalArgumentException if the burst would take longer than 2^60 time units to
+   *     refill at {@code rate} (the bucket is left unchanged)
+   * @throws NullPointerException if {@code rate} is null
    */
-  public Duration ratePeriod() {
-    return gcra.rate.period();
+  public void setRate(Rate rate) {
+    Objects.requireNonNull(rate, "rate");
+    rateChange.lock();
+    try {
+      gcra = gcra.withRate(rate);
+    } finally {
+      rateChange.unlock();
+    }
   }
 
   @Override
   public long grantedCount() {
-    return gcra.grantedCount();
+    return tally.grantedCount();
   }
 
   @Override
   public long rejectedCount() {
-    return gcra.rejectedCount();
+    return tally.rejectedCount();
   }
 
   @Override
   public String toString() {
-    return "TokenBucket{'" + gcra.name + "', " + gcra.rate + ", burst=" + burst + "}";
+    return "TokenBucket{'" + tally.name + "', " + gcra.rate + ", burst=" + burst + "}";
   }
 
   /**
-   * Builds a {@link TokenBucket}; validates everything in {@link #build()}. Not thread-safe; a
+   * Builds a {@link TokenBucket}. Each setter validates its own value at once; {@link #build()}
+   * checks what depends on several (the burst's refill time at the rate). Not thread-safe; a
    * builder may build several buckets, each with its own state.
    */
   public static final class Builder {
@@ -210,36 +244,43 @@ public final class TokenBucket implements RateLimiter {
     }
 
     /**
-     * Sets the refill rate to {@code permits} every {@code period}, exactly. Unless
-     * {@link #burst(int)} is called, the burst is {@code permits} too (clamped to
-     * {@link Integer#MAX_VALUE}).
+     * Sets the refill rate. Unless {@link #burst(int)} is called, the burst is the rate's
+     * {@link Rate#permits() permits} as written (clamped to {@link Integer#MAX_VALUE}).
      *
-     * @param permits permits per period, at least 1
-     * @param period the period, positive and shorter than about 292 years
+     * @param rate the refill rate
      * @return this builder
-     * @throws IllegalArgumentException if {@code permits <= 0}, {@code period} is not positive, or
-     *     the rate exceeds one permit per nanosecond (10^9 per second)
-     * @throws NullPointerException if {@code period} is null
+     * @throws NullPointerException if {@code rate} is null
      */
-    public Builder rate(long permits, Duration period) {
-      this.rate = Rate.of(permits, period);
+    public Builder rate(Rate rate) {
+      this.rate = Objects.requireNonNull(rate, "rate");
       if (!burstSet) {
-        this.burst = (int) Math.min(Integer.MAX_VALUE, permits);
+        this.burst = (int) Math.min(Integer.MAX_VALUE, rate.permits());
       }
       return this;
     }
 
     /**
-     * Sets the refill rate in permits per second. The {@code double} is read as the simplest
-     * fraction that rounds to it, so {@code 3.0}, {@code 0.1} and {@code 1.0 / 3} mean exactly 3 per
-     * second, one per 10 s and one per 3 s. A {@code double} that is no such simple
-     * fraction (the result of arithmetic, say) is approximated to within 2^-20 ns per interval. Unless {@link #burst(int)} is called, the burst is
-     * {@code max(1, floor(permitsPerSecond))}.
+     * Sets the refill rate to {@code permits} every {@code period}, exactly: shorthand for
+     * {@code rate(Rate.of(permits, period))}.
+     *
+     * @param permits permits per period, at least 1
+     * @param period the period, positive and shorter than about 292 years
+     * @return this builder
+     * @throws IllegalArgumentException see {@link Rate#of(long, Duration)}
+     * @throws NullPointerException if {@code period} is null
+     */
+    public Builder rate(long permits, Duration period) {
+      return rate(Rate.of(permits, period));
+    }
+
+    /**
+     * Sets the refill rate in permits per second, read as {@link Rate#perSecond(double)} reads it
+     * (exactly for every integer and every decimal of up to nine places). Unless
+     * {@link #burst(int)} is called, the burst is {@code max(1, floor(permitsPerSecond))}.
      *
      * @param permitsPerSecond the rate, positive, finite and at most 10^9
      * @return this builder
-     * @throws IllegalArgumentException if the rate is not positive, not finite, above 10^9 per
-     *     second, or slower than one permit per 36 years
+     * @throws IllegalArgumentException see {@link Rate#perSecond(double)}
      */
     public Builder permitsPerSecond(double permitsPerSecond) {
       this.rate = Rate.perSecond(permitsPerSecond);
@@ -323,7 +364,7 @@ public final class TokenBucket implements RateLimiter {
      */
     public TokenBucket build() {
       if (rate == null) {
-        throw new IllegalStateException("rate must be set: call rate(permits, period) or permitsPerSecond(rate)");
+        throw new IllegalStateException("rate must be set: call rate(Rate), rate(permits, period) or permitsPerSecond");
       }
       return new TokenBucket(this);
     }

@@ -24,12 +24,12 @@ class CallFormsTest {
 
   /** Every limiter here grants 2 permits at once and then one every 100 ms. */
   private List<RateLimiter> limiters() {
-    KeyedRateLimiter<String> keyed = KeyedRateLimiter.builder().name("per-device").rate(10, Duration.ofSeconds(1))
+    KeyedRateLimiter<String> keyed = KeyedTokenBucket.builder().name("per-device").rate(10, Duration.ofSeconds(1))
         .burst(2).ticker(clock).sleeper(clock).listener(events).build();
     return List.of(
         TokenBucket.builder().name("bucket").rate(10, Duration.ofSeconds(1)).burst(2)
             .ticker(clock).sleeper(clock).listener(events).build(),
-        LeakyBucket.builder().name("meter").rate(10, Duration.ofSeconds(1)).meter(Duration.ofMillis(100))
+        LeakyBucketMeter.builder().name("meter").rate(10, Duration.ofSeconds(1)).tolerance(Duration.ofMillis(100))
             .ticker(clock).sleeper(clock).listener(events).build(),
         keyed.forKey("hub-1"));
   }

@@ -91,7 +91,7 @@ class GrantPathAllocationTest {
 
   @Test
   void grantingToAKnownKeyAllocatesNothing() {
-    KeyedRateLimiter<String> l = KeyedRateLimiter.builder().rate(3, Duration.ofNanos(1_000)).burst(10)
+    KeyedRateLimiter<String> l = KeyedTokenBucket.builder().rate(3, Duration.ofNanos(1_000)).burst(10)
         .ticker(new SteppingTicker()).listener(EventListener.noop()).build();
     String key = "hub-42";
     long bytes = allocatedBy(() -> {
@@ -106,10 +106,11 @@ class GrantPathAllocationTest {
 
   @Test
   void grantingATurnOfAnIdleShaperOrAMeterAllocatesNothing() {
-    for (LeakyBucket.Builder builder : new LeakyBucket.Builder[] {
-        LeakyBucket.builder().rate(1, Duration.ofNanos(500)).shaper(Duration.ofSeconds(1)),
-        LeakyBucket.builder().rate(1, Duration.ofNanos(500)).meter(Duration.ofNanos(100))}) {
-      LeakyBucket q = builder.ticker(new SteppingTicker()).listener(EventListener.noop()).build();
+    for (RateLimiter q : new RateLimiter[] {
+        LeakyBucketShaper.builder().rate(1, Duration.ofNanos(500)).maxQueueDelay(Duration.ofSeconds(1))
+            .ticker(new SteppingTicker()).listener(EventListener.noop()).build(),
+        LeakyBucketMeter.builder().rate(1, Duration.ofNanos(500)).tolerance(Duration.ofNanos(100))
+            .ticker(new SteppingTicker()).listener(EventListener.noop()).build()}) {
       long bytes = allocatedBy(() -> {
         long n = 0;
         for (int i = 0; i < CALLS; i++) {
@@ -126,11 +127,18 @@ class GrantPathAllocationTest {
     // Nobody listens, so no event is built: a storm of refusals costs no garbage either.
     TokenBucket b = TokenBucket.builder().rate(1, Duration.ofDays(1)).burst(1)
         .ticker(new SteppingTicker()).listener(EventListener.noop()).build();
-    LeakyBucket m = LeakyBucket.builder().rate(1, Duration.ofDays(1)).meter(Duration.ZERO)
+    LeakyBucketMeter m = LeakyBucketMeter.builder().rate(1, Duration.ofDays(1))
         .ticker(new SteppingTicker()).listener(EventListener.noop()).build();
+    LeakyBucketShaper q = LeakyBucketShaper.builder().rate(1, Duration.ofDays(1)).maxQueueDelay(Duration.ZERO)
+        .ticker(new SteppingTicker()).listener(EventListener.noop()).build();
+    KeyedRateLimiter<String> k = KeyedTokenBucket.builder().rate(1, Duration.ofDays(1)).burst(1)
+        .ticker(new SteppingTicker()).listener(EventListener.noop()).build();
+    RateLimiter key = k.forKey("hub-42");
     assertTrue(b.tryAcquire());
     assertTrue(m.tryAcquire());
-    for (RateLimiter l : new RateLimiter[] {b, m}) {
+    assertTrue(q.tryAcquire());
+    assertTrue(key.tryAcquire());
+    for (RateLimiter l : new RateLimiter[] {b, m, q, key}) {
       long bytes = allocatedBy(() -> {
         long n = 0;
         for (int i = 0; i < CALLS; i++) {

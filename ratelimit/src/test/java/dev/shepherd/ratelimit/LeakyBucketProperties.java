@@ -21,11 +21,14 @@ import net.jqwik.api.RandomDistribution;
 import net.jqwik.api.Tuple;
 
 /**
- * The leaky bucket's proofs. The meter answers exactly as an ideal bucket of capacity
- * 1 + tolerance / interval. The queue hands out exactly the turns of a first-come-first-served
- * server with service time ceil(n * interval): so no two turns are ever closer than the emission
- * interval, no admitted caller waits more than maxQueueDelay, a refused caller's retry-after is
- * exact, and an interrupted caller at the end of the queue gives its turn back.
+ * The leaky buckets' proofs. The meter answers exactly as an ideal bucket of capacity
+ * 1 + tolerance / interval. The shaper hands out exactly the turns of a first-come-first-served
+ * server with service time n * interval (exact rationals; each turn rounded up to a whole
+ * nanosecond) that accepts a request only if its last permit starts within maxQueueDelay: so no
+ * two turns are ever closer than the emission interval, no admitted caller waits more than
+ * maxQueueDelay, the queue never holds more than maxQueueDelay × rate + 1 permits, a refused
+ * caller's retry-after is exact, and an interrupted caller at the end of the queue gives its turn
+ * back.
  */
 class LeakyBucketProperties {
 
@@ -55,9 +58,9 @@ class LeakyBucketProperties {
   void theMeterAnswersExactlyAsAnIdealBucketOfCapacityOnePlusToleranceOverInterval(@ForAll("meters") MeterScenario s) {
     Config c = s.config();
     WrappingTicker ticker = new WrappingTicker(c.origin());
-    LeakyBucket meter = LeakyBucket.builder()
+    LeakyBucketMeter meter = LeakyBucketMeter.builder()
         .rate(c.permits(), Duration.ofNanos(c.periodNanos()))
-        .meter(Duration.ofNanos(s.toleranceNanos()))
+        .tolerance(Duration.ofNanos(s.toleranceNanos()))
         .ticker(ticker).listener(EventListener.noop()).build();
     IdealBucket model = IdealBucket.meter(c.permits(), c.periodNanos(), s.toleranceNanos());
     for (long[] step : s.steps()) {
@@ -99,53 +102,64 @@ class LeakyBucketProperties {
   }
 
   @Property(tries = 500)
-  void theQueueHandsOutTurnsFirstComeFirstServedNeverCloserThanTheInterval(@ForAll("queues") QueueScenario s) {
+  void theShaperHandsOutTurnsFirstComeFirstServedNeverCloserThanTheIntervalWithinItsBound(
+      @ForAll("queues") QueueScenario s) {
     WrappingTicker ticker = new WrappingTicker(s.origin());
     RecordingSleeper sleeper = new RecordingSleeper(); // waits are recorded, time does not move
-    LeakyBucket q = LeakyBucket.builder()
+    LeakyBucketShaper q = LeakyBucketShaper.builder()
         .rate(s.permits(), Duration.ofNanos(s.periodNanos()))
-        .shaper(Duration.ofNanos(s.maxQueueDelay()))
+        .maxQueueDelay(Duration.ofNanos(s.maxQueueDelay()))
         .ticker(ticker).sleeper(sleeper).listener(EventListener.noop()).build();
     BigInteger p = BigInteger.valueOf(s.permits());
     BigInteger t = BigInteger.valueOf(s.periodNanos());
+    // Times in units of 1/P ns, so that every turn plus whole intervals is an integer.
+    BigInteger bound = BigInteger.valueOf(s.maxQueueDelay()).multiply(p).add(t); // maxQueueDelay + I
+    int maxPermits = bound.divide(t).min(BigInteger.valueOf(Integer.MAX_VALUE)).intValueExact();
     long now = 0; // elapsed since the start; no wrap inside a scenario
-    long free = 0; // the model: when the server is next free
+    BigInteger free = BigInteger.ZERO; // the model: when the server is next free, in 1/P ns
     long lastTurn = Long.MIN_VALUE;
     int lastPermits = 0;
     for (Arrival a : s.arrivals()) {
       ticker.advance(a.delta());
       now += a.delta();
-      long span = BigInteger.valueOf(a.permits()).multiply(t).add(p).subtract(BigInteger.ONE).divide(p).longValueExact();
-      long wait = Math.max(0, free - now);
+      int n = Math.min(a.permits(), maxPermits);
+      BigInteger cost = BigInteger.valueOf(n).multiply(t);
+      BigInteger nowP = BigInteger.valueOf(now).multiply(p);
+      BigInteger debt = free.subtract(nowP).max(BigInteger.ZERO);
+      long wait = ceil(debt, p);
       int before = sleeper.sleeps.size();
       long at = now;
       java.util.function.Supplier<String> where = () -> "at " + at + " in " + s;
+      assertEquals(wait, q.currentWaitNanos(), where);
       if (!a.waits()) {
-        long answer = q.acquireOrRetryAfterNanos(a.permits());
+        long answer = q.acquireOrRetryAfterNanos(n);
         assertEquals(wait, answer, where);
         if (wait == 0) {
           lastTurn = check(now, lastTurn, lastPermits, p, t, where);
-          lastPermits = a.permits();
-          free = now + span;
+          lastPermits = n;
+          free = nowP.add(cost);
         }
         continue;
       }
-      if (wait > s.maxQueueDelay()) {
-        assertEquals(wait, q.currentWaitNanos(), where);
-        RateLimitExceededException e = assertThrows(RateLimitExceededException.class, () -> q.acquire(a.permits()), where);
-        assertEquals(wait - s.maxQueueDelay(), e.retryAfterNanos(), where);
+      // Accepted iff the span, starting at the turn now + wait, ends within maxQueueDelay + I.
+      BigInteger end = BigInteger.valueOf(wait).multiply(p).add(cost);
+      if (end.compareTo(bound) > 0) {
+        RateLimitExceededException e = assertThrows(RateLimitExceededException.class, () -> q.acquire(n), where);
+        // The least x with (wait - x) * P + cost <= bound, and the retry is then accepted.
+        long retry = wait - bound.subtract(cost).divide(p).longValueExact();
+        assertEquals(retry, e.retryAfterNanos(), where);
         assertEquals(before, sleeper.sleeps.size(), () -> "a refused caller never queues: " + where.get());
         continue;
       }
       if (a.interrupted() && wait > 0) {
         Thread.currentThread().interrupt();
-        assertThrows(InterruptedException.class, () -> q.acquire(a.permits()), where);
+        assertThrows(InterruptedException.class, () -> q.acquire(n), where);
         // It was last in the queue, so its turn is free again: the model does not change.
         assertEquals(wait, q.currentWaitNanos(), where);
         continue;
       }
       try {
-        q.acquire(a.permits());
+        q.acquire(n);
       } catch (InterruptedException e) {
         throw new AssertionError(where.get(), e);
       }
@@ -153,9 +167,16 @@ class LeakyBucketProperties {
       assertEquals(wait, slept, where);
       assertTrue(slept <= s.maxQueueDelay(), where);
       lastTurn = check(now + slept, lastTurn, lastPermits, p, t, where);
-      lastPermits = a.permits();
-      free = now + wait + span;
+      lastPermits = n;
+      free = BigInteger.valueOf(now + wait).multiply(p).add(cost);
+      // The queue's work from now: at most maxQueueDelay x rate + 1 permits.
+      assertTrue(free.subtract(nowP).compareTo(bound) <= 0, where);
     }
+  }
+
+  private static long ceil(BigInteger x, BigInteger d) {
+    BigInteger[] qr = x.divideAndRemainder(d);
+    return (qr[1].signum() == 0 ? qr[0] : qr[0].add(BigInteger.ONE)).longValueExact();
   }
 
   /** Asserts the turn is at least lastPermits emission intervals (exactly, in rationals) after the last. */

@@ -117,7 +117,7 @@ class RateLimiterConcurrencyTest {
     ManualClock clock = new ManualClock();
     int keys = 160; // 10 phases of 16 hot keys each: old keys go idle, refill and can be evicted
     int maxKeys = 16;
-    KeyedRateLimiter<Integer> l = KeyedRateLimiter.builder().rate(1, Duration.ofMillis(1)).burst(3).maxKeys(maxKeys)
+    KeyedTokenBucket<Integer> l = KeyedTokenBucket.builder().rate(1, Duration.ofMillis(1)).burst(3).maxKeys(maxKeys)
         .ticker(clock).sleeper(clock).listener(EventListener.noop()).build();
     AtomicLongArray perKey = new AtomicLongArray(keys);
     AtomicLong maxSeen = new AtomicLong();
@@ -145,7 +145,7 @@ class RateLimiterConcurrencyTest {
   @Test
   void queuedCallersLeaveOneIntervalApartInArrivalOrderOfTheirTurns() throws Exception {
     ManualClock clock = ManualClock.blocking();
-    LeakyBucket q = LeakyBucket.builder().rate(4, Duration.ofSeconds(1)).shaper(Duration.ofSeconds(10))
+    LeakyBucketShaper q = LeakyBucketShaper.builder().rate(4, Duration.ofSeconds(1)).maxQueueDelay(Duration.ofSeconds(10))
         .ticker(clock).sleeper(clock).listener(EventListener.noop()).build();
     List<Long> leftAt = java.util.Collections.synchronizedList(new ArrayList<>());
     CountDownLatch done = new CountDownLatch(THREADS);
@@ -221,5 +221,35 @@ class RateLimiterConcurrencyTest {
     pool.shutdown();
     assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
     assertEquals(1_000_000_000L, b.acquireOrRetryAfterNanos(1), "due at 1 s again, as before the reservation");
+  }
+
+  /**
+   * Rate changes racing with grants lose nothing and invent nothing: on a frozen clock (no refill)
+   * a bucket of 1,000 permits grants at most 1,000 however often its rate changes under the
+   * grants, and at least 1,000 minus one per change (each change may round the debt up by less
+   * than one time unit of the new rate, never down).
+   */
+  @Test
+  void rateChangesRacingWithGrantsNeverGrantMoreThanTheBucketHeld() throws Exception {
+    ManualClock clock = new ManualClock();
+    TokenBucket b = TokenBucket.builder().rate(3, Duration.ofSeconds(1)).burst(1_000)
+        .ticker(clock).listener(EventListener.noop()).build();
+    AtomicLong granted = new AtomicLong();
+    AtomicLong changes = new AtomicLong();
+    Rate[] rates = {Rate.of(7, Duration.ofSeconds(3)), Rate.of(1_000_003, Duration.ofSeconds(1)),
+        Rate.of(3, Duration.ofSeconds(1)), Rate.of(1, Duration.ofHours(1))};
+    hammer(t -> {
+      for (int i = 0; i < 2_000; i++) {
+        if (t == 0 && i % 10 == 0) {
+          b.setRate(rates[(i / 10) % rates.length]);
+          changes.incrementAndGet();
+        } else if (b.tryAcquire()) {
+          granted.incrementAndGet();
+        }
+      }
+    });
+    assertTrue(granted.get() <= 1_000, "granted " + granted.get());
+    assertTrue(granted.get() >= 1_000 - changes.get(), "granted " + granted.get() + " after " + changes + " changes");
+    assertEquals(granted.get(), b.grantedCount());
   }
 }

@@ -283,12 +283,12 @@ class TokenBucketTest {
     assertMessage("permitsPerSecond must be positive and finite: -1.0", () -> TokenBucket.builder().permitsPerSecond(-1));
     assertMessage("permitsPerSecond must be at most 1e9 (one per nanosecond): 2.0E9",
         () -> TokenBucket.builder().permitsPerSecond(2e9));
-    assertMessage("rate must be at most one permit per nanosecond (10^9 per second): 2 per PT0.000000001S",
+    assertMessage("rate must be at most one permit per nanosecond (10^9 per second): 2 per 1 ns",
         () -> TokenBucket.builder().rate(2, Duration.ofNanos(1)));
     assertMessage("burst must be at least 1: 0", () -> TokenBucket.builder().burst(0));
     IllegalArgumentException tooSlow = assertThrows(IllegalArgumentException.class,
         () -> TokenBucket.builder().rate(1, Duration.ofDays(1)).burst(1_000_000).build());
-    assertTrue(tooSlow.getMessage().startsWith("burst must be at most 13343 at 1 per PT24H"), tooSlow.getMessage());
+    assertTrue(tooSlow.getMessage().startsWith("burst must be at most 13343 at 1 per 1 d"), tooSlow.getMessage());
     assertThrows(IllegalStateException.class, () -> TokenBucket.builder().build());
     assertThrows(NullPointerException.class, () -> TokenBucket.builder().ticker(null));
   }
@@ -311,20 +311,16 @@ class TokenBucketTest {
   @Test
   void permitsPerSecondReadsTheDoubleAsTheSimplestFraction() {
     TokenBucket third = bucket().permitsPerSecond(1.0 / 3).build();
-    assertEquals(1, third.ratePermits());
-    assertEquals(Duration.ofSeconds(3), third.ratePeriod());
+    assertEquals(Rate.of(1, Duration.ofSeconds(3)), third.rate());
+    assertEquals("1 per 3 s", third.rate().toString());
     assertEquals(1, third.burst());
     TokenBucket three = bucket().permitsPerSecond(3.0).build();
-    assertEquals(3, three.ratePermits());
-    assertEquals(Duration.ofSeconds(1), three.ratePeriod());
+    assertEquals("3 per 1 s", three.rate().toString());
     assertEquals(3, three.burst());
-    TokenBucket tenth = bucket().permitsPerSecond(0.1).build();
-    assertEquals(Duration.ofSeconds(10), tenth.ratePeriod());
-    TokenBucket perDay = bucket().permitsPerSecond(1.0 / 86_400).build();
-    assertEquals(Duration.ofDays(1), perDay.ratePeriod());
-    TokenBucket billion = bucket().permitsPerSecond(1e9).build();
-    assertEquals(Duration.ofNanos(1), billion.ratePeriod());
-    assertEquals("TokenBucket{'connect', 3 per PT1S, burst=3}", three.toString());
+    assertEquals(Rate.of(1, Duration.ofSeconds(10)), bucket().permitsPerSecond(0.1).build().rate());
+    assertEquals(Rate.of(1, Duration.ofDays(1)), bucket().permitsPerSecond(1.0 / 86_400).build().rate());
+    assertEquals(Rate.of(1, Duration.ofNanos(1)), bucket().permitsPerSecond(1e9).build().rate());
+    assertEquals("TokenBucket{'connect', 3 per 1 s, burst=3}", three.toString());
   }
 
   @Test

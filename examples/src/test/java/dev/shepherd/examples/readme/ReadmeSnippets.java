@@ -13,6 +13,8 @@ import dev.shepherd.backoff.Retry;
 import dev.shepherd.backoff.RetryBudget;
 import dev.shepherd.bulkhead.AdaptiveBulkhead;
 import dev.shepherd.bulkhead.Bulkhead;
+import dev.shepherd.bulkhead.DeadlineGuard;
+import dev.shepherd.core.Deadline;
 import dev.shepherd.circuitbreaker.AdaptiveThrottle;
 import dev.shepherd.circuitbreaker.CircuitBreaker;
 import dev.shepherd.circuitbreaker.Fallback;
@@ -33,6 +35,7 @@ import dev.shepherd.testing.RecordingListener;
 import dev.shepherd.micrometer.AuthMetrics;
 import dev.shepherd.micrometer.BackoffMetrics;
 import dev.shepherd.micrometer.BulkheadMetrics;
+import dev.shepherd.micrometer.CircuitBreakerMetrics;
 import dev.shepherd.micrometer.MetricsListener;
 import dev.shepherd.micrometer.RateLimiterMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -82,6 +85,16 @@ final class ReadmeSnippets {
   }
 
   record Response(int status, String retryAfter) { }
+
+  interface Request {
+    String header(String name);
+  }
+
+  record Verdict(boolean accepted) { }
+
+  interface Database {
+    Verdict check(String device, byte[] secret) throws IOException;
+  }
 
   static Response tooManyRequests(String retryAfter) {
     return new Response(429, retryAfter);
@@ -263,6 +276,15 @@ final class ReadmeSnippets {
     return stock.units() > 0 ? quote : null;
   }
 
+  static Verdict deadlineGuard(Request request, Database database, String device, byte[] secret) throws Exception {
+    // README:begin
+    DeadlineGuard db = DeadlineGuard.builder().name("auth-db").maxConcurrent(16).maxQueue(256).build();
+    Deadline deadline = Deadline.fromHeaderValue(request.header(Deadline.HEADER), Ticker.system());
+    Verdict v = db.call(deadline, () -> database.check(device, secret)); // DeadlineExceededException: caller left
+    // README:end
+    return v;
+  }
+
   static HomeState cloudOrHub(ExecutorService calls, Hub hub, CloudApi api, String homeId) throws Exception {
     // README:begin
     CircuitBreaker breaker = CircuitBreaker.builder().name("cloud").build();
@@ -376,7 +398,7 @@ final class ReadmeSnippets {
   }
 
   static void operating(MeterRegistry registry, Bulkhead dbBulkhead, CachingAuthenticator<?> authenticator,
-      List<Reconnector<?>> fleet) {
+      List<Reconnector<?>> fleet, CircuitBreaker cloudBreaker) {
     // README:begin
     MetricsListener events = new MetricsListener(registry);          // shepherd.events, shepherd.retry.after
     TokenBucket connect = TokenBucket.builder().name("connect").permitsPerSecond(500)
@@ -385,6 +407,7 @@ final class ReadmeSnippets {
     BulkheadMetrics.of(dbBulkhead).bindTo(registry);
     AuthMetrics.of(authenticator).bindTo(registry);
     BackoffMetrics.reconnectors("hubs", fleet).bindTo(registry);     // a fleet in one process: one group
+    CircuitBreakerMetrics.of(cloudBreaker).bindTo(registry);         // and of(timeout), of(fallback), of(throttle)
     // README:end
   }
 }

@@ -87,6 +87,8 @@ class ReadmeSnippetsTest {
     Duration first = ReadmeSnippets.backoff();
     assertTrue(first.compareTo(Duration.ZERO) >= 0 && first.compareTo(Duration.ofSeconds(1)) <= 0, first.toString());
     assertEquals(200, ReadmeSnippets.tokenBucket().status(), "a fresh bucket grants");
+    assertEquals(new ReadmeSnippets.Verdict(true), ReadmeSnippets.deadlineGuard(name -> "2000",
+        (device, secret) -> new ReadmeSnippets.Verdict(device.equals("hub-42")), "hub-42", new byte[0]));
     ExecutorService calls = Executors.newFixedThreadPool(2);
     try {
       ReadmeSnippets.CloudApi api = new ReadmeSnippets.CloudApi();

@@ -4,6 +4,8 @@ import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
+import dev.shepherd.ratelimit.Rate;
+import dev.shepherd.ratelimit.TokenBucket;
 import io.lettuce.core.api.StatefulRedisConnection;
 import java.time.Duration;
 import java.util.Objects;
@@ -21,8 +23,7 @@ final class Config {
 
   String name;
   StatefulRedisConnection<String, String> connection;
-  long permits;
-  Duration period;
+  Rate rate;
   int burst;
   boolean burstSet;
   Duration timeout = Duration.ofMillis(50);
@@ -45,12 +46,11 @@ final class Config {
     this.connection = Objects.requireNonNull(connection, "connection");
   }
 
-  void rate(long permits, Duration period) {
-    RedisRate.checkRate(permits, period);
-    this.permits = permits;
-    this.period = period;
+  void rate(Rate rate) {
+    RedisRate.checkRate(Objects.requireNonNull(rate, "rate"));
+    this.rate = rate;
     if (!burstSet) {
-      this.burst = (int) Math.min(Integer.MAX_VALUE, permits);
+      this.burst = (int) Math.min(Integer.MAX_VALUE, rate.permits());
     }
   }
 
@@ -87,23 +87,27 @@ final class Config {
     this.listener = Objects.requireNonNull(listener, "listener");
   }
 
-  /** Checks that the required settings are there and returns the rate in script units. */
+  /**
+   * Checks that the required settings are there and fit together, and returns the rate in script
+   * units. The local share must be a rate (and burst) the in-process fallback accepts; when it is
+   * not, the message names {@code expectedServers}, the setting that made it so.
+   */
   RedisRate rate() {
     if (connection == null) {
       throw new IllegalStateException("connection must be set: call connection(redisClient.connect())");
     }
-    if (period == null) {
-      throw new IllegalStateException("rate must be set: call rate(permits, period)");
+    if (rate == null) {
+      throw new IllegalStateException("rate must be set: call rate(Rate) or rate(permits, period)");
     }
-    RedisRate rate = RedisRate.of(permits, period, burst);
-    // The local share must be a rate the local bucket accepts.
-    long periodNanos = period.toNanos(); // < Long.MAX_VALUE: checked by RedisRate
-    Checks.check(
-        periodNanos <= Long.MAX_VALUE / 2 / expectedServers,
-        "expectedServers",
-        "small enough that period × expectedServers stays below about 146 years",
-        expectedServers);
-    return rate;
+    RedisRate redisRate = RedisRate.of(rate, burst);
+    try {
+      TokenBucket.builder().rate(localRate()).burst(localBurst()).ticker(() -> 0).build();
+    } catch (IllegalArgumentException | ArithmeticException e) {
+      throw Checks.invalid("expectedServers", "small enough that this server's share, " + rate + " × "
+          + expectedServers + ", burst " + localBurst() + ", is a rate the local fallback holds ("
+          + e.getMessage() + ")", expectedServers);
+    }
+    return redisRate;
   }
 
   /** The burst of this server's share: {@code max(1, burst / expectedServers)}. */
@@ -111,9 +115,9 @@ final class Config {
     return Math.max(1, burst / expectedServers);
   }
 
-  /** The period of this server's share of {@code permits}: {@code period × expectedServers}. */
-  Duration localPeriod() {
-    return period.multipliedBy(expectedServers);
+  /** This server's share: {@code permits} per {@code period × expectedServers}. */
+  Rate localRate() {
+    return Rate.of(rate.permits(), rate.period().multipliedBy(expectedServers));
   }
 
   EventListener guardedListener() {

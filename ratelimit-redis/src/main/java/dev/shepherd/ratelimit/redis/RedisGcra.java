@@ -1,7 +1,9 @@
 package dev.shepherd.ratelimit.redis;
 
+import dev.shepherd.core.internal.Causes;
 import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.internal.Durations;
+import dev.shepherd.core.internal.Permits;
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Sleeper;
@@ -16,12 +18,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 
 /*
@@ -46,23 +46,17 @@ import java.util.concurrent.atomic.LongAdder;
  * read must not become a grant; the circuit stays as it is, since Redis itself is up. Both are
  * counted as Redis errors and reported as FAILED events carrying the exception.
  *
- * The circuit is one immutable Circuit in an AtomicReference. Closed: every check asks Redis.
- * An "unavailable" error CASes closed -> open (openedAt = now, probeAt = now + coolDown); only the
- * winner emits the FALLBACK event. While open, checks never touch Redis: they read the state
- * (one volatile read) and decide by the failure policy. The first check at or after probeAt CASes
- * open -> probing and fires one asynchronous SCRIPT LOAD with the timeout; that check, and every
- * other one meanwhile, still decides locally, so no request ever waits for a probe. The probe's
- * callback is the only writer of a probing state: success -> closed (adding the episode's time to
- * the total), failure -> open again with a new probeAt. SCRIPT LOAD makes a good probe: it proves
- * Redis answers and reloads the script an empty cache needs. Each state holds the total time of
- * finished episodes, so timeInFallback() is one consistent snapshot.
+ * The circuit (RedisCircuit, with its own note) decides when to stop asking Redis and when to
+ * probe it again; this class feeds it "unavailable" errors and gives it the probe: one
+ * asynchronous SCRIPT LOAD with the timeout, which proves Redis answers and reloads the script an
+ * empty cache needs.
  *
  * Cost. The limiter itself adds no lock and, on the common request (one permit, no wait), no
  * allocation on the Redis path beyond what Lettuce allocates for the command (the argument array
  * is shared; the keyed limiter adds the key); grants emit no event. Rejections, errors and state
- * changes emit events (slow paths).
+ * changes emit events (slow paths); a rejection builds none for the no-op listener.
  */
-/** The Redis round trip, timeout, circuit, failure policy and counters shared by both limiters. */
+/** The Redis round trip, timeout, failure policy and counters shared by both limiters. */
 final class RedisGcra {
 
   /** What a local fallback must offer: the local share of the limit, per key or global. */
@@ -87,6 +81,7 @@ final class RedisGcra {
 
   final String name;
   final RedisRate rate;
+  final RedisCircuit circuit;
   final FailurePolicy policy;
   final int expectedServers;
   private final RedisAsyncCommands<String, String> redis;
@@ -98,38 +93,14 @@ final class RedisGcra {
   final long timeoutNanos;
   final long coolDownNanos;
   private final Local local;
-  private final Ticker ticker;
   private final Sleeper sleeper;
   private final EventListener listener;
 
-  private final AtomicReference<Circuit> circuit = new AtomicReference<>(Circuit.closed(0));
   private final LongAdder granted = new LongAdder();
   private final LongAdder rejected = new LongAdder();
   private final LongAdder redisErrors = new LongAdder();
   private final LongAdder fallbackDecisions = new LongAdder();
   private final LongAdder scriptLoads = new LongAdder();
-
-  /** The circuit's state; immutable. See the design note. */
-  private static final class Circuit {
-    final boolean open;
-    final boolean probing;
-    final long openedAt;
-    final long probeAt;
-    /** Total ticker nanoseconds of finished fallback episodes. */
-    final long finishedNanos;
-
-    private Circuit(boolean open, boolean probing, long openedAt, long probeAt, long finishedNanos) {
-      this.open = open;
-      this.probing = probing;
-      this.openedAt = openedAt;
-      this.probeAt = probeAt;
-      this.finishedNanos = finishedNanos;
-    }
-
-    static Circuit closed(long finishedNanos) {
-      return new Circuit(false, false, 0, 0, finishedNanos);
-    }
-  }
 
   RedisGcra(Config config, RedisRate rate, Local local) {
     this.name = config.name;
@@ -144,9 +115,9 @@ final class RedisGcra {
     this.timeoutNanos = Durations.toNanosSaturated(config.timeout);
     this.coolDownNanos = Durations.toNanosSaturated(config.coolDown);
     this.local = local;
-    this.ticker = config.ticker;
     this.sleeper = config.sleeper;
     this.listener = config.guardedListener();
+    this.circuit = new RedisCircuit(config.ticker, coolDownNanos, timeoutNanos, this::probe, transitions());
     // Best effort, so the first check usually finds the script cached; failures are harmless.
     try {
       timed(redis.scriptLoad(GcraScript.SOURCE), System.nanoTime() + timeoutNanos).exceptionally(e -> null);
@@ -155,12 +126,42 @@ final class RedisGcra {
     }
   }
 
+  /** What the circuit's transitions report and count. */
+  private RedisCircuit.Transitions transitions() {
+    return new RedisCircuit.Transitions() {
+      @Override
+      public void opened(Throwable cause) {
+        listener.onEvent(Event.fallback(
+            name, Duration.ofNanos(coolDownNanos),
+            "Redis unavailable; " + fallbackDescription() + " until Redis answers (probed every "
+                + Duration.ofNanos(coolDownNanos) + ")",
+            cause));
+      }
+
+      @Override
+      public void closed(long openNanos) {
+        scriptLoads.increment();
+        listener.onEvent(Event.of(name, Event.Kind.STATE_CHANGED,
+            "Redis answers again: back to the global limit after " + Duration.ofNanos(openNanos)
+                + " on the fallback"));
+      }
+
+      @Override
+      public void probeFailed(Throwable cause) {
+        redisErrors.increment();
+        listener.onEvent(Event.fallback(
+            name, Duration.ofNanos(coolDownNanos),
+            "Redis still unavailable; " + fallbackDescription(), Causes.unwrap(cause)));
+      }
+    };
+  }
+
   // ---------------------------------------------------------------- checks
 
   /** One check that does not wait: 0 if granted, otherwise the retry-after in nanoseconds. */
   long acquire(String[] keys, String localKey, int permits) {
     checkPermits(permits);
-    if (!redisAllowed()) {
+    if (!circuit.allowed()) {
       return decideLocally(localKey, permits);
     }
     return settle(ask(keys, permits, 0), localKey, permits);
@@ -169,7 +170,7 @@ final class RedisGcra {
   /** The asynchronous {@link #acquire}; the stage never completes exceptionally. */
   CompletableFuture<Long> acquireAsync(String[] keys, String localKey, int permits) {
     checkPermits(permits);
-    if (!redisAllowed()) {
+    if (!circuit.allowed()) {
       return CompletableFuture.completedFuture(decideLocally(localKey, permits));
     }
     return evalAsync(keys, args(permits, 0)).handle((reply, error) -> {
@@ -188,7 +189,7 @@ final class RedisGcra {
     checkPermits(permits);
     Objects.requireNonNull(maxWait, "maxWait");
     Checks.nonNegative(maxWait, "maxWait");
-    if (!redisAllowed()) {
+    if (!circuit.allowed()) {
       return decideLocally(localKey, permits, maxWait);
     }
     long maxWaitMicros = Math.min(Durations.toNanosSaturated(maxWait) / 1000, rate.maxReservationMicros);
@@ -285,7 +286,7 @@ final class RedisGcra {
           if (error == null) {
             return CompletableFuture.completedFuture(reply);
           }
-          if (!isNoScript(unwrap(error))) {
+          if (!isNoScript(Causes.unwrap(error))) {
             return CompletableFuture.<List<Object>>failedFuture(error);
           }
           return timed(redis.scriptLoad(GcraScript.SOURCE), deadline).thenCompose(sha -> {
@@ -330,17 +331,10 @@ final class RedisGcra {
     return cf.orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
   }
 
-  static Throwable unwrap(Throwable t) {
-    Throwable cause = t;
-    while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
-    return cause;
-  }
-
   static boolean isNoScript(Throwable t) {
     return t instanceof RedisNoScriptException
-        || (t instanceof RedisCommandExecutionException && t.getMessage() != null && t.getMessage().startsWith("NOSCRIPT"));
+        || (t instanceof RedisCommandExecutionException && t.getMessage() != null
+            && t.getMessage().startsWith("NOSCRIPT"));
   }
 
   /** Whether {@code t} means Redis cannot serve now (as opposed to an answer we cannot read). */
@@ -362,13 +356,13 @@ final class RedisGcra {
 
   /** Counts, reports and classifies a failed check; opens the circuit if Redis is unavailable. */
   private long failed(Throwable error) {
-    Throwable cause = unwrap(error);
+    Throwable cause = Causes.unwrap(error);
     boolean unavailable = isUnavailable(cause);
     listener.onEvent(new Event(
         name, Event.Kind.FAILED, Duration.ZERO,
         unavailable ? "Redis unavailable" : "Redis reply not understood; refusing", cause));
     if (unavailable) {
-      trip(cause);
+      circuit.trip(cause);
     }
     // The circuit first, then the count (as in the probe): whoever sees the count also sees the
     // circuit this error opened, and its FALLBACK event.
@@ -378,77 +372,14 @@ final class RedisGcra {
 
   // ---------------------------------------------------------------- circuit
 
-  /** Whether this check may ask Redis; starts a background probe when one is due. */
-  private boolean redisAllowed() {
-    Circuit c = circuit.get();
-    if (!c.open) {
-      return true;
-    }
-    if (!c.probing && ticker.read() - c.probeAt >= 0) {
-      Circuit probing = new Circuit(true, true, c.openedAt, c.probeAt, c.finishedNanos);
-      if (circuit.compareAndSet(c, probing)) {
-        probe(probing);
+  /** The circuit's probe: one SCRIPT LOAD within the timeout, good only if it answers our SHA. */
+  private CompletableFuture<String> probe() {
+    return timed(redis.scriptLoad(GcraScript.SOURCE), System.nanoTime() + timeoutNanos).thenApply(sha -> {
+      if (!GcraScript.SHA.equals(sha)) {
+        throw new IllegalStateException("SCRIPT LOAD answered " + sha + ", expected " + GcraScript.SHA);
       }
-    }
-    return false;
-  }
-
-  private void trip(Throwable cause) {
-    Circuit c = circuit.get();
-    if (c.open) {
-      return;
-    }
-    long now = ticker.read();
-    if (circuit.compareAndSet(c, new Circuit(true, false, now, now + coolDownNanos, c.finishedNanos))) {
-      listener.onEvent(Event.fallback(
-          name, Duration.ofNanos(coolDownNanos),
-          "Redis unavailable; " + fallbackDescription() + " until Redis answers (probed every "
-              + Duration.ofNanos(coolDownNanos) + ")",
-          cause));
-    }
-  }
-
-  private void probe(Circuit probing) {
-    CompletableFuture<String> f;
-    try {
-      f = timed(redis.scriptLoad(GcraScript.SOURCE), System.nanoTime() + timeoutNanos);
-    } catch (RuntimeException e) {
-      f = CompletableFuture.failedFuture(e);
-    }
-    f.whenComplete((sha, error) -> {
-      long now = ticker.read();
-      if (error == null && GcraScript.SHA.equals(sha)) {
-        scriptLoads.increment();
-        long spent = Math.max(0, now - probing.openedAt);
-        // Only this callback leaves a probing state, so the CAS cannot fail.
-        circuit.compareAndSet(probing, Circuit.closed(probing.finishedNanos + spent));
-        listener.onEvent(Event.of(name, Event.Kind.STATE_CHANGED,
-            "Redis answers again: back to the global limit after " + Duration.ofNanos(spent) + " on the fallback"));
-      } else {
-        Throwable cause = error != null
-            ? unwrap(error)
-            : new IllegalStateException("SCRIPT LOAD answered " + sha + ", expected " + GcraScript.SHA);
-        // The state first, then the count: whoever sees the count also sees the next probe scheduled.
-        circuit.compareAndSet(
-            probing, new Circuit(true, false, probing.openedAt, now + coolDownNanos, probing.finishedNanos));
-        redisErrors.increment();
-        listener.onEvent(Event.fallback(
-            name, Duration.ofNanos(coolDownNanos),
-            "Redis still unavailable; " + fallbackDescription(), cause));
-      }
+      return sha;
     });
-  }
-
-  /** The retry-after of a request refused because Redis is unavailable. */
-  private long untilProbeNanos() {
-    Circuit c = circuit.get();
-    if (!c.open) {
-      return coolDownNanos;
-    }
-    if (c.probing) {
-      return timeoutNanos;
-    }
-    return Math.max(timeoutNanos, c.probeAt - ticker.read());
   }
 
   // ---------------------------------------------------------------- failure policy
@@ -460,10 +391,11 @@ final class RedisGcra {
         granted.increment();
         return 0;
       case FAIL_CLOSED:
-        return reject(untilProbeNanos(), permits, "Redis unavailable (fail-closed)");
+        return reject(circuit.untilProbeNanos(), permits, "Redis unavailable (fail-closed)");
       default:
         if (permits > local.burst()) {
-          return reject(untilProbeNanos(), permits, "Redis unavailable; more permits than the local share's burst");
+          return reject(circuit.untilProbeNanos(), permits,
+              "Redis unavailable; more permits than the local share's burst");
         }
         long wait = local.acquireOrRetryAfterNanos(localKey, permits);
         if (wait == 0) {
@@ -481,19 +413,18 @@ final class RedisGcra {
         granted.increment();
         return true;
       case FAIL_CLOSED:
-        reject(untilProbeNanos(), permits, "Redis unavailable (fail-closed)");
+        reject(circuit.untilProbeNanos(), permits, "Redis unavailable (fail-closed)");
         return false;
       default:
         if (permits > local.burst()) {
-          reject(untilProbeNanos(), permits, "Redis unavailable; more permits than the local share's burst");
+          reject(circuit.untilProbeNanos(), permits, "Redis unavailable; more permits than the local share's burst");
           return false;
         }
         if (local.tryAcquire(localKey, permits, maxWait)) {
           granted.increment();
           return true;
         }
-        rejected.increment();
-        listener.onEvent(rejection(Duration.ZERO, permits, "Redis unavailable; local share exceeded"));
+        reject(0, permits, "Redis unavailable; local share exceeded");
         return false;
     }
   }
@@ -511,7 +442,9 @@ final class RedisGcra {
 
   private long reject(long retryAfterNanos, int permits, String what) {
     rejected.increment();
-    listener.onEvent(rejection(Duration.ofNanos(retryAfterNanos), permits, what));
+    if (listener != EventListener.noop()) { // nobody to tell: build no event, allocate nothing
+      listener.onEvent(rejection(Duration.ofNanos(retryAfterNanos), permits, what));
+    }
     return retryAfterNanos;
   }
 
@@ -521,12 +454,7 @@ final class RedisGcra {
   }
 
   private void checkPermits(int permits) {
-    if (permits < 1) {
-      throw Checks.invalid("permits", "positive", permits);
-    }
-    if (permits > rate.burst) {
-      throw Checks.invalid("permits", "at most " + rate.burst + " (the burst; more could never be granted)", permits);
-    }
+    Permits.check(permits, rate.burst, "the burst");
   }
 
   // ---------------------------------------------------------------- counters
@@ -552,16 +480,11 @@ final class RedisGcra {
   }
 
   boolean fallbackActive() {
-    return circuit.get().open;
+    return circuit.isOpen();
   }
 
   Duration timeInFallback() {
-    Circuit c = circuit.get();
-    long total = c.finishedNanos;
-    if (c.open) {
-      total = Durations.saturatedAdd(total, Math.max(0, ticker.read() - c.openedAt));
-    }
-    return Duration.ofNanos(total);
+    return Duration.ofNanos(circuit.timeOpenNanos());
   }
 
   String describe() {

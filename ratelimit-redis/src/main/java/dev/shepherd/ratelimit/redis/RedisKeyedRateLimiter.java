@@ -5,6 +5,8 @@ import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
 import dev.shepherd.ratelimit.KeyedRateLimiter;
+import dev.shepherd.ratelimit.KeyedTokenBucket;
+import dev.shepherd.ratelimit.Rate;
 import dev.shepherd.ratelimit.RateLimitExceededException;
 import dev.shepherd.ratelimit.RateLimiter;
 import io.lettuce.core.api.StatefulRedisConnection;
@@ -19,7 +21,7 @@ import java.util.function.Supplier;
  * GCRA as {@link RedisRateLimiter}.
  *
  * <pre>{@code
- * RedisKeyedRateLimiter perDevice = RedisKeyedRateLimiter.builder()
+ * KeyedRateLimiter<String> perDevice = RedisKeyedRateLimiter.builder()
  *     .name("device-connect")
  *     .connection(redis)
  *     .rate(6, Duration.ofMinutes(1))      // each device, over the whole fleet
@@ -41,14 +43,17 @@ import java.util.function.Supplier;
  *
  * <p>When Redis is unavailable the {@link FailurePolicy} decides, as for {@link RedisRateLimiter}
  * (one circuit for all keys); {@link FailurePolicy#FAIL_LOCAL} uses an in-process
- * {@link KeyedRateLimiter} at each key's share ({@code rate / expectedServers}, burst
+ * {@link KeyedTokenBucket} at each key's share ({@code rate / expectedServers}, burst
  * {@code max(1, burst / expectedServers)}), holding at most
  * {@link Builder#fallbackMaxKeys(int) fallbackMaxKeys} keys.
+ *
+ * <p>It is a {@link KeyedRateLimiter}, as the in-process {@link KeyedTokenBucket} is: code written
+ * against that interface moves between a per-server and a fleet-wide limit by changing the builder.
  *
  * <p>Thread-safe and lock-free; the same costs and threading as {@link RedisRateLimiter}, plus
  * building the Redis key string per check.
  */
-public final class RedisKeyedRateLimiter {
+public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
 
   private final RedisGcra gcra;
   private final String prefix;
@@ -60,9 +65,9 @@ public final class RedisKeyedRateLimiter {
     this.prefix = b.keyPrefix != null ? b.keyPrefix : Config.DEFAULT_PREFIX + c.name + ":";
     Config.checkConfiguredKey(prefix, "keyPrefix", true);
     this.maxKeyLength = b.maxKeyLength;
-    KeyedRateLimiter<String> local = KeyedRateLimiter.builder()
+    KeyedTokenBucket<String> local = KeyedTokenBucket.builder()
         .name(c.name + "-local")
-        .rate(c.permits, c.localPeriod())
+        .rate(c.localRate())
         .burst(c.localBurst())
         .maxKeys(b.fallbackMaxKeys)
         .ticker(c.ticker)
@@ -70,7 +75,7 @@ public final class RedisKeyedRateLimiter {
         .listener(EventListener.noop())
         .build();
     int localBurst = c.localBurst();
-    String localText = "each key " + c.permits + " per " + c.localPeriod() + ", burst " + localBurst
+    String localText = "each key " + c.localRate() + ", burst " + localBurst
         + ", at most " + b.fallbackMaxKeys + " keys";
     this.gcra = new RedisGcra(c, rate, new RedisGcra.Local() {
       @Override
@@ -97,7 +102,7 @@ public final class RedisKeyedRateLimiter {
 
   /**
    * Returns a builder; {@link Builder#connection(StatefulRedisConnection)} and
-   * {@link Builder#rate(long, Duration)} must be called before {@link Builder#build()}.
+   * {@link Builder#rate(Rate)} (or its shorthand) must be called before {@link Builder#build()}.
    *
    * @return a new builder
    */
@@ -110,6 +115,7 @@ public final class RedisKeyedRateLimiter {
    *
    * @return the name
    */
+  @Override
   public String name() {
     return gcra.name;
   }
@@ -131,6 +137,7 @@ public final class RedisKeyedRateLimiter {
    * @throws NullPointerException if {@code key} is null
    * @throws IllegalArgumentException if {@code key} is empty or too long
    */
+  @Override
   public boolean tryAcquire(String key) {
     return acquireOrRetryAfterNanos(key, 1) == 0;
   }
@@ -146,6 +153,7 @@ public final class RedisKeyedRateLimiter {
    * @throws IllegalArgumentException if {@code key} is empty or too long, or {@code permits} is
    *     not between 1 and the burst
    */
+  @Override
   public boolean tryAcquire(String key, int permits) {
     return acquireOrRetryAfterNanos(key, permits) == 0;
   }
@@ -162,6 +170,7 @@ public final class RedisKeyedRateLimiter {
    * @throws IllegalArgumentException if {@code key} is empty or too long, or {@code permits} is
    *     not between 1 and the burst
    */
+  @Override
   public long acquireOrRetryAfterNanos(String key, int permits) {
     return gcra.acquire(redisKeys(key), key, permits);
   }
@@ -179,6 +188,7 @@ public final class RedisKeyedRateLimiter {
    * @throws IllegalArgumentException if {@code key} is empty or too long, {@code permits} is not
    *     between 1 and the burst, or {@code maxWait} is negative
    */
+  @Override
   public boolean tryAcquire(String key, int permits, Duration maxWait) throws InterruptedException {
     return gcra.tryAcquire(redisKeys(key), key, permits, maxWait);
   }
@@ -222,6 +232,7 @@ public final class RedisKeyedRateLimiter {
    * @throws IllegalArgumentException if {@code key} is empty or too long
    * @throws Exception whatever {@code action} threw
    */
+  @Override
   public <T> T call(String key, Callable<? extends T> action) throws Exception {
     Objects.requireNonNull(action, "action");
     long wait = acquireOrRetryAfterNanos(key, 1);
@@ -243,9 +254,11 @@ public final class RedisKeyedRateLimiter {
    * @throws NullPointerException if {@code key} or {@code action} is null
    * @throws IllegalArgumentException if {@code key} is empty or too long
    */
+  @Override
   public <T> CompletionStage<T> callAsync(String key, Supplier<? extends CompletionStage<T>> action) {
     Objects.requireNonNull(action, "action");
-    return gcra.acquireAsync(redisKeys(key), key, 1).thenCompose(wait -> RedisRateLimiter.start(gcra.name, wait, action));
+    return gcra.acquireAsync(redisKeys(key), key, 1)
+        .thenCompose(wait -> RedisRateLimiter.start(gcra.name, wait, action));
   }
 
   /**
@@ -257,6 +270,7 @@ public final class RedisKeyedRateLimiter {
    * @throws NullPointerException if {@code key} is null
    * @throws IllegalArgumentException if {@code key} is empty or too long
    */
+  @Override
   public RateLimiter forKey(String key) {
     String[] keys = redisKeys(key);
     return new RateLimiter() {
@@ -316,6 +330,7 @@ public final class RedisKeyedRateLimiter {
    *
    * @return the burst
    */
+  @Override
   public int burst() {
     return gcra.rate.burst;
   }
@@ -334,6 +349,7 @@ public final class RedisKeyedRateLimiter {
    *
    * @return the count of granted requests
    */
+  @Override
   public long grantedCount() {
     return gcra.grantedCount();
   }
@@ -343,6 +359,7 @@ public final class RedisKeyedRateLimiter {
    *
    * @return the count of refused requests
    */
+  @Override
   public long rejectedCount() {
     return gcra.rejectedCount();
   }
@@ -398,8 +415,9 @@ public final class RedisKeyedRateLimiter {
   }
 
   /**
-   * Builds a {@link RedisKeyedRateLimiter}; validates each value as it is set and the whole in
-   * {@link #build()}. Not thread-safe; may build several limiters.
+   * Builds a {@link RedisKeyedRateLimiter}. Each setter validates its own value at once;
+   * {@link #build()} checks what depends on several (the burst at the rate, the default prefix,
+   * each key's share on this server). Not thread-safe; may build several limiters.
    */
   public static final class Builder {
 
@@ -465,20 +483,31 @@ public final class RedisKeyedRateLimiter {
     }
 
     /**
-     * Sets each key's fleet-wide refill rate to {@code permits} every {@code period}, exactly.
-     * Unless {@link #burst(int)} is called, the burst is {@code permits} too (clamped to
-     * {@link Integer#MAX_VALUE}).
+     * Sets each key's fleet-wide refill rate. Unless {@link #burst(int)} is called, the burst is
+     * the rate's {@link Rate#permits() permits} as written (clamped to {@link Integer#MAX_VALUE}).
+     * Which rates Redis holds exactly: see {@link RedisRateLimiter.Builder#rate(Rate)}.
+     *
+     * @param rate the rate for each key, over the whole fleet
+     * @return this builder
+     * @throws IllegalArgumentException if the rate needs a time unit finer than 2^-40 µs
+     * @throws NullPointerException if {@code rate} is null
+     */
+    public Builder rate(Rate rate) {
+      config.rate(rate);
+      return this;
+    }
+
+    /**
+     * Shorthand for {@code rate(Rate.of(permits, period))}.
      *
      * @param permits permits per period, at least 1
      * @param period the period, positive
      * @return this builder
-     * @throws IllegalArgumentException if {@code permits <= 0}, {@code period} is not positive, or
-     *     the rate exceeds one permit per nanosecond
+     * @throws IllegalArgumentException see {@link Rate#of(long, Duration)} and {@link #rate(Rate)}
      * @throws NullPointerException if {@code period} is null
      */
     public Builder rate(long permits, Duration period) {
-      config.rate(permits, period);
-      return this;
+      return rate(Rate.of(permits, period));
     }
 
     /**
@@ -547,7 +576,7 @@ public final class RedisKeyedRateLimiter {
 
     /**
      * Sets the most keys the {@link FailurePolicy#FAIL_LOCAL} fallback holds at once; default
-     * 100,000. See {@link KeyedRateLimiter} for what happens at the maximum.
+     * 100,000. See {@link KeyedTokenBucket} for what happens at the maximum.
      *
      * @param fallbackMaxKeys the maximum, at least 1
      * @return this builder
@@ -603,7 +632,8 @@ public final class RedisKeyedRateLimiter {
      * @return a new limiter
      * @throws IllegalStateException if no connection or no rate was set
      * @throws IllegalArgumentException if the burst is too large for the rate, the default prefix
-     *     built from the name is too long, or the local share is not a valid rate
+     *     built from the name is too long, or {@code expectedServers} makes this server's share an
+     *     invalid rate (the message names {@code expectedServers})
      */
     public RedisKeyedRateLimiter build() {
       return new RedisKeyedRateLimiter(this);

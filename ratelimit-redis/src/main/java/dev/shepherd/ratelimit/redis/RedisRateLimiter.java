@@ -3,6 +3,7 @@ package dev.shepherd.ratelimit.redis;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
+import dev.shepherd.ratelimit.Rate;
 import dev.shepherd.ratelimit.RateLimitExceededException;
 import dev.shepherd.ratelimit.RateLimiter;
 import dev.shepherd.ratelimit.TokenBucket;
@@ -42,9 +43,10 @@ import java.util.function.Supplier;
  *       from any number of servers are decided one after another. No client-side retry loop.
  *   <li><b>One clock.</b> The script reads Redis's {@code TIME}, so the servers' clocks and their
  *       skew play no part.
- *   <li><b>Exact at Redis's resolution.</b> Time is Redis's microseconds; every quantity is an
- *       integer below 2^53 (exact in Lua's doubles), in units of {@code 1/S} µs chosen so that the
- *       emission interval is whole (3 per second: a third of a microsecond): no rounding, no drift.
+ *   <li><b>Exact at Redis's resolution</b>, for every rate {@link Builder#rate(Rate)} accepts. Time
+ *       is Redis's microseconds; every quantity is an integer below 2^53 (exact in Lua's doubles),
+ *       in units of {@code 1/S} µs chosen so that the emission interval is whole (3 per second: a
+ *       third of a microsecond; {@code S} at most 2^40): no rounding, no drift.
  *       A request is granted iff an ideal token bucket, observing Redis's clock at the instant the
  *       script runs, would grant it. The retry-after is exact in Redis time: the first whole
  *       microsecond at which the same request would be granted, in nanoseconds (a multiple of
@@ -74,9 +76,12 @@ import java.util.function.Supplier;
  *
  * <h2>Waiting</h2>
  * {@link #tryAcquire(int, Duration)} reserves the permits in Redis when they will be available
- * within {@code maxWait} (queued at most {@code max(1 hour, refill time)} ahead), then sleeps
- * through the {@link Sleeper}. If the sleep is interrupted the reservation stays consumed, as if
- * the caller had used its permits at their time: it never lets anyone in early.
+ * within {@code maxWait}, then sleeps through the {@link Sleeper}. Reservations queue at most
+ * {@code max(1 hour, refill time)} ahead, and never more than 2^52 units of {@code 1/S} µs less
+ * twice the refill time: 142 years at 10 per second, but 4.5 s at 999,999,937 per second. If the
+ * sleep ends in an exception (an interrupt, or anything the sleeper throws) the reservation stays
+ * consumed, as if the caller had used its permits at their time, and the exception is rethrown: it
+ * never lets anyone in early.
  *
  * <h2>Threads and cost</h2>
  * Thread-safe and lock-free. The synchronous methods block the calling thread for at most the
@@ -101,7 +106,7 @@ public final class RedisRateLimiter implements RateLimiter {
     this.keys = new String[] {key};
     TokenBucket localBucket = TokenBucket.builder()
         .name(c.name + "-local")
-        .rate(c.permits, c.localPeriod())
+        .rate(c.localRate())
         .burst(c.localBurst())
         .ticker(c.ticker)
         .sleeper(c.sleeper)
@@ -125,14 +130,14 @@ public final class RedisRateLimiter implements RateLimiter {
 
       @Override
       public String describe() {
-        return localBucket.ratePermits() + " per " + localBucket.ratePeriod() + ", burst " + localBucket.burst();
+        return localBucket.rate() + ", burst " + localBucket.burst();
       }
     });
   }
 
   /**
    * Returns a builder; {@link Builder#connection(StatefulRedisConnection)} and
-   * {@link Builder#rate(long, Duration)} must be called before {@link Builder#build()}.
+   * {@link Builder#rate(Rate)} (or its shorthand) must be called before {@link Builder#build()}.
    *
    * @return a new builder
    */
@@ -175,9 +180,9 @@ public final class RedisRateLimiter implements RateLimiter {
    * Takes {@code permits} permits, waiting only if they are certain to be available within
    * {@code maxWait}; otherwise returns {@code false} at once.
    *
-   * <p>The permits are reserved in Redis (at most {@code max(1 hour, refill time)} ahead; a longer
-   * wait is refused as if it exceeded {@code maxWait}), then the caller sleeps. If interrupted while
-   * sleeping, the reservation stays consumed. On the fallback, the local policy decides and
+   * <p>The permits are reserved in Redis (at most as far ahead as the class documentation says; a
+   * longer wait is refused as if it exceeded {@code maxWait}), then the caller sleeps. If the sleep
+   * ends in an exception, the reservation stays consumed. On the fallback, the local policy decides and
    * {@link FailurePolicy#FAIL_LOCAL} may wait on the local bucket.
    *
    * @param permits how many permits, between 1 and {@link #burst()}
@@ -337,8 +342,9 @@ public final class RedisRateLimiter implements RateLimiter {
   }
 
   /**
-   * Builds a {@link RedisRateLimiter}; validates each value as it is set and the whole in
-   * {@link #build()}. Not thread-safe; may build several limiters.
+   * Builds a {@link RedisRateLimiter}. Each setter validates its own value at once;
+   * {@link #build()} checks what depends on several (the burst at the rate, the default key, this
+   * server's share). Not thread-safe; may build several limiters.
    */
   public static final class Builder {
 
@@ -392,20 +398,33 @@ public final class RedisRateLimiter implements RateLimiter {
     }
 
     /**
-     * Sets the fleet-wide refill rate to {@code permits} every {@code period}, exactly. Unless
-     * {@link #burst(int)} is called, the burst is {@code permits} too (clamped to
-     * {@link Integer#MAX_VALUE}).
+     * Sets the fleet-wide refill rate. Unless {@link #burst(int)} is called, the burst is the rate's
+     * {@link Rate#permits() permits} as written (clamped to {@link Integer#MAX_VALUE}). Redis holds
+     * time in units of {@code 1/S} µs with {@code S} at most 2^40, which every rate with at most
+     * 1,099,511,627 permits per period (in lowest terms) fits: {@code 10^9} per second does;
+     * {@code 1,999,999,999} per 2,000,000,001 ns does not.
+     *
+     * @param rate the rate for the whole fleet
+     * @return this builder
+     * @throws IllegalArgumentException if the rate needs a time unit finer than 2^-40 µs
+     * @throws NullPointerException if {@code rate} is null
+     */
+    public Builder rate(Rate rate) {
+      config.rate(rate);
+      return this;
+    }
+
+    /**
+     * Shorthand for {@code rate(Rate.of(permits, period))}.
      *
      * @param permits permits per period, at least 1
      * @param period the period, positive
      * @return this builder
-     * @throws IllegalArgumentException if {@code permits <= 0}, {@code period} is not positive, or
-     *     the rate exceeds one permit per nanosecond
+     * @throws IllegalArgumentException see {@link Rate#of(long, Duration)} and {@link #rate(Rate)}
      * @throws NullPointerException if {@code period} is null
      */
     public Builder rate(long permits, Duration period) {
-      config.rate(permits, period);
-      return this;
+      return rate(Rate.of(permits, period));
     }
 
     /**
@@ -520,7 +539,8 @@ public final class RedisRateLimiter implements RateLimiter {
      * @return a new limiter
      * @throws IllegalStateException if no connection or no rate was set
      * @throws IllegalArgumentException if the burst is too large for the rate, the default key
-     *     built from the name is too long, or the local share is not a valid rate
+     *     built from the name is too long, or {@code expectedServers} makes this server's share an
+     *     invalid rate (the message names {@code expectedServers})
      */
     public RedisRateLimiter build() {
       return new RedisRateLimiter(this);

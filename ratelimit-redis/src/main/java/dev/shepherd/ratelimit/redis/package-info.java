@@ -12,7 +12,9 @@
  *       the local buckets, with the same retry-after contract and
  *       {@link dev.shepherd.ratelimit.RateLimitExceededException}, plus asynchronous forms.
  *   <li>{@link dev.shepherd.ratelimit.redis.RedisKeyedRateLimiter}: one limit per key (per device,
- *       per tenant) with the same script, under a key prefix, with bounded key length.
+ *       per tenant) with the same script, under a key prefix, with bounded key length; a
+ *       {@link dev.shepherd.ratelimit.KeyedRateLimiter} like the in-process
+ *       {@link dev.shepherd.ratelimit.KeyedTokenBucket}, so call sites do not change between them.
  *   <li>{@link dev.shepherd.ratelimit.redis.FailurePolicy}: what to decide while Redis is
  *       unavailable: {@code FAIL_LOCAL} (default: this server's share in an in-process bucket),
  *       {@code FAIL_OPEN} or {@code FAIL_CLOSED}.
@@ -30,10 +32,13 @@
  * Redis time is read in microseconds; Lua numbers are doubles, exact for integers below 2^53. The
  * script counts time in units of {@code 1/S} µs, where {@code S} makes the emission interval a
  * whole number (1 at 10 per second, 3 at 3 per second), and keeps every quantity a non-negative
- * integer below 2^53, so decisions are exact at Redis's microsecond tick: no rounding and no drift
- * for any rate up to 10^9 per second. Retry-afters are whole microseconds (returned in
- * nanoseconds, multiples of 1000). A burst's refill time is limited to 2^50 units (35 years at
- * {@code S = 1}), and Redis time must stay below 2^53 µs (until the year 2255).
+ * integer below 2^53, so decisions are exact at Redis's microsecond tick: no rounding and no drift.
+ * {@code S} may be at most 2^40, which every rate with at most 1,099,511,627 permits per period (in
+ * lowest terms) fits, up to 10^9 per second; a rate needing a finer unit is refused where it is set.
+ * Retry-afters are whole microseconds (returned in nanoseconds, multiples of 1000). A burst's
+ * refill time is limited to 2^50 units (35 years at {@code S = 1}), reservations to 2^52 units in
+ * all (4.5 s ahead at {@code S} near 10^9), and Redis time must stay below 2^53 µs (until the year
+ * 2255).
  *
  * <h2>Failure handling</h2>
  * Every check waits at most a configurable timeout (default 50 ms). A timeout or connection

@@ -99,6 +99,18 @@ class GcraScriptTest {
     assertEquals(3 * 3_600_000_000L, slow.maxReservationMicros);
   }
 
+  /**
+   * Issue 13: the docs promised reservations max(1 hour, refill time) ahead; at fine-grained rates
+   * the 2^52-unit debt bound caps them lower, as the docs now say: 4.5 s at 999,999,937 per second.
+   */
+  @Test
+  void atFineGrainedRatesReservationsAreCappedByTheDebtBoundAsDocumented() {
+    RedisRate fine = RedisRate.of(999_999_937, Duration.ofSeconds(1), 1);
+    assertEquals(999_999_937L, fine.scale);
+    assertEquals(((1L << 52) - 2 * fine.tau) / fine.scale, fine.maxReservationMicros);
+    assertEquals(4_503_599L, fine.maxReservationMicros);
+  }
+
   @Test
   void ratesAndBurstsOutOfRangeFailNamingTheValue() {
     assertEquals("permits must be positive: 0",
@@ -145,6 +157,6 @@ class GcraScriptTest {
     assertTrue(!RedisGcra.isUnavailable(new RedisCommandExecutionException("SHEPHERD malformed rate-limit state (expected A:f:s)")));
     assertTrue(!RedisGcra.isUnavailable(GcraScript.badReply("OK")));
     assertTrue(RedisGcra.isNoScript(new RedisCommandExecutionException("NOSCRIPT No matching script.")));
-    assertTrue(RedisGcra.isNoScript(RedisGcra.unwrap(new CompletionException(new RedisNoScriptException("NOSCRIPT x")))));
+    assertTrue(RedisGcra.isNoScript(dev.shepherd.core.internal.Causes.unwrap(new CompletionException(new RedisNoScriptException("NOSCRIPT x")))));
   }
 }

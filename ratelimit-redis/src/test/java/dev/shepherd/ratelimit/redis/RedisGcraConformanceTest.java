@@ -56,7 +56,7 @@ class RedisGcraConformanceTest {
   static RedisGcra engine(Redis redis, long permits, Duration period, int burst) {
     Config c = new Config("conformance");
     c.connection(redis.connect());
-    c.rate(permits, period);
+    c.rate(dev.shepherd.ratelimit.Rate.of(permits, period));
     c.burst(burst);
     c.timeout(Duration.ofSeconds(2)); // generous: this test is about decisions, not latency
     c.listener(EventListener.noop());

@@ -285,7 +285,7 @@ class RedisRateLimiterTest {
     assertThrows(NullPointerException.class, () -> b.key(null));
     assertEquals("connection must be set: call connection(redisClient.connect())",
         assertThrows(IllegalStateException.class, () -> RedisRateLimiter.builder().rate(1, MINUTE).build()).getMessage());
-    assertEquals("rate must be set: call rate(permits, period)",
+    assertEquals("rate must be set: call rate(Rate) or rate(permits, period)",
         assertThrows(IllegalStateException.class, () -> RedisRateLimiter.builder().connection(redis.connect()).build()).getMessage());
     IllegalArgumentException burst = assertThrows(IllegalArgumentException.class,
         () -> redis.limiter().rate(1, Duration.ofDays(1)).burst(20_000).build());

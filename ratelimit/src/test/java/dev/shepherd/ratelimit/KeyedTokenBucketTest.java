@@ -19,18 +19,18 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-class KeyedRateLimiterTest {
+class KeyedTokenBucketTest {
 
   private final ManualClock clock = new ManualClock();
   private final List<Event> events = new CopyOnWriteArrayList<>();
 
-  private KeyedRateLimiter.Builder keyed() {
-    return KeyedRateLimiter.builder().name("per-device").ticker(clock).sleeper(clock).listener(events::add);
+  private KeyedTokenBucket.Builder keyed() {
+    return KeyedTokenBucket.builder().name("per-device").ticker(clock).sleeper(clock).listener(events::add);
   }
 
   @Test
   void eachKeyHasItsOwnBucketStartingFull() {
-    KeyedRateLimiter<String> l = keyed().rate(1, Duration.ofSeconds(10)).burst(2).build();
+    KeyedTokenBucket<String> l = keyed().rate(1, Duration.ofSeconds(10)).burst(2).build();
     assertTrue(l.tryAcquire("hub-1", 2));
     assertFalse(l.tryAcquire("hub-1"));
     assertEquals(10_000_000_000L, l.acquireOrRetryAfterNanos("hub-1", 1));
@@ -44,7 +44,7 @@ class KeyedRateLimiterTest {
   @Test
   @Timeout(value = 30, unit = TimeUnit.SECONDS)
   void aFloodOfAMillionDistinctKeysNeverHoldsMoreThanMaxKeys() {
-    KeyedRateLimiter<Long> l = keyed().rate(10, Duration.ofSeconds(1)).burst(5).maxKeys(10_000)
+    KeyedTokenBucket<Long> l = keyed().rate(10, Duration.ofSeconds(1)).burst(5).maxKeys(10_000)
         .listener(EventListener.noop()).build();
     SplittableRandom random = new SplittableRandom(42);
     int granted = 0;
@@ -68,7 +68,7 @@ class KeyedRateLimiterTest {
   @Test
   @Timeout(value = 30, unit = TimeUnit.SECONDS)
   void aFloodOnAFrozenClockIsRefusedCheaplyOnceTheTableIsFull() {
-    KeyedRateLimiter<Integer> l = keyed().rate(1, Duration.ofSeconds(1)).burst(1).maxKeys(1_000)
+    KeyedTokenBucket<Integer> l = keyed().rate(1, Duration.ofSeconds(1)).burst(1).maxKeys(1_000)
         .listener(EventListener.noop()).build();
     for (int i = 0; i < 1_000_000; i++) {
       boolean ok = l.tryAcquire(i);
@@ -80,7 +80,7 @@ class KeyedRateLimiterTest {
 
   @Test
   void atTheMaximumANewKeyIsRefusedUntilAnEighthOfTheTableHasRefilled() throws Exception {
-    KeyedRateLimiter<String> l = keyed().rate(1, Duration.ofSeconds(8)).burst(1).maxKeys(16).build();
+    KeyedTokenBucket<String> l = keyed().rate(1, Duration.ofSeconds(8)).burst(1).maxKeys(16).build();
     for (int i = 0; i < 16; i++) {
       assertTrue(l.tryAcquire("k" + i));
       clock.advance(Duration.ofSeconds(1).dividedBy(2)); // k0 refills at 8 s, k1 at 8.5 s, ...
@@ -108,7 +108,7 @@ class KeyedRateLimiterTest {
 
   @Test
   void aBusyKeyIsNeverEvictedSoAFloodCannotHandItAFreshBurst() {
-    KeyedRateLimiter<String> l = keyed().rate(1, Duration.ofMinutes(1)).burst(3).maxKeys(4)
+    KeyedTokenBucket<String> l = keyed().rate(1, Duration.ofMinutes(1)).burst(3).maxKeys(4)
         .listener(EventListener.noop()).build();
     assertTrue(l.tryAcquire("victim", 3));
     for (int round = 0; round < 100; round++) {
@@ -122,7 +122,7 @@ class KeyedRateLimiterTest {
 
   @Test
   void evictRefilledDropsOnlyBucketsThatCarryNoInformation() {
-    KeyedRateLimiter<String> l = keyed().rate(1, Duration.ofSeconds(1)).burst(2).build();
+    KeyedTokenBucket<String> l = keyed().rate(1, Duration.ofSeconds(1)).burst(2).build();
     l.tryAcquire("a");
     l.tryAcquire("b", 2);
     clock.advance(Duration.ofSeconds(1));
@@ -137,7 +137,7 @@ class KeyedRateLimiterTest {
 
   @Test
   void aKeyViewIsAPolicyForOneKey() throws Exception {
-    KeyedRateLimiter<String> l = keyed().rate(1, Duration.ofSeconds(1)).burst(1).build();
+    KeyedTokenBucket<String> l = keyed().rate(1, Duration.ofSeconds(1)).burst(1).build();
     RateLimiter hub = l.forKey("hub-7");
     Policy p = Policy.compose(hub);
     assertEquals("per-device", p.name());
@@ -157,29 +157,63 @@ class KeyedRateLimiterTest {
 
   @Test
   void anInterruptedWaiterForAKeyGivesItsReservationBack() {
-    KeyedRateLimiter<String> l = keyed().rate(1, Duration.ofSeconds(1)).burst(1).build();
+    KeyedTokenBucket<String> l = keyed().rate(1, Duration.ofSeconds(1)).burst(1).build();
     assertTrue(l.tryAcquire("a"));
     Thread.currentThread().interrupt();
     assertThrows(InterruptedException.class, () -> l.tryAcquire("a", 1, Duration.ofSeconds(2)));
     assertEquals(1_000_000_000L, l.acquireOrRetryAfterNanos("a", 1));
   }
 
+  /**
+   * Issue 13: a new key's retry-after was documented as at most one refill time; with reservations
+   * queued on the key that holds the only slot it is longer, and that is the right answer (the slot
+   * frees only when that bucket has refilled). The documentation now says so.
+   */
+  @Test
+  void aNewKeysRetryAfterIncludesTheReservationsQueuedOnTheBusyKeys() throws InterruptedException {
+    TestTime.RecordingSleeper sleeper = new TestTime.RecordingSleeper(); // time does not move
+    KeyedTokenBucket<String> l = keyed().rate(1, Duration.ofSeconds(1)).burst(1).maxKeys(1).sleeper(sleeper).build();
+    assertTrue(l.tryAcquire("a"));
+    assertTrue(l.tryAcquire("a", 1, Duration.ofMinutes(30)));
+    assertTrue(l.tryAcquire("a", 1, Duration.ofMinutes(30)));
+    assertEquals(List.of(1_000_000_000L, 2_000_000_000L), sleeper.sleeps);
+    long wait = l.acquireOrRetryAfterNanos("b", 1);
+    assertEquals(3_000_000_000L, wait, "a is full again, and its slot free, in 3 s");
+    // The documented bound: one refill time plus reservations up to max(1 hour, refill time).
+    assertTrue(wait <= 1_000_000_000L + Duration.ofHours(1).toNanos());
+    clock.advance(Duration.ofSeconds(3));
+    assertTrue(l.tryAcquire("b"));
+  }
+
+  /** Refusals with the no-op listener build no event; with a listener each is reported, without the key. */
+  @Test
+  void refusalsAreReportedWithoutTheKey() {
+    KeyedTokenBucket<String> l = keyed().rate(1, Duration.ofSeconds(1)).burst(1).maxKeys(1).build();
+    assertTrue(l.tryAcquire("device-secret-id"));
+    assertFalse(l.tryAcquire("device-secret-id"));
+    assertFalse(l.tryAcquire("other"));
+    assertEquals(2, events.size());
+    assertEquals("rate limit exceeded", events.get(0).detail());
+    assertEquals("no room for a new key (maxKeys=1)", events.get(1).detail());
+    assertTrue(events.stream().noneMatch(e -> String.valueOf(e).contains("device-secret-id")));
+  }
+
   @Test
   void badInputFailsNamingTheValue() {
-    assertMessage("maxKeys must be at least 1: 0", () -> KeyedRateLimiter.builder().maxKeys(0));
-    assertMessage("burst must be at least 1: -1", () -> KeyedRateLimiter.builder().burst(-1));
-    assertMessage("permits must be positive: 0", () -> KeyedRateLimiter.builder().rate(0, Duration.ofSeconds(1)));
-    assertMessage("permitsPerSecond must be positive and finite: NaN", () -> KeyedRateLimiter.builder().permitsPerSecond(Double.NaN));
+    assertMessage("maxKeys must be at least 1: 0", () -> KeyedTokenBucket.builder().maxKeys(0));
+    assertMessage("burst must be at least 1: -1", () -> KeyedTokenBucket.builder().burst(-1));
+    assertMessage("permits must be positive: 0", () -> KeyedTokenBucket.builder().rate(0, Duration.ofSeconds(1)));
+    assertMessage("permitsPerSecond must be positive and finite: NaN", () -> KeyedTokenBucket.builder().permitsPerSecond(Double.NaN));
     assertMessage("permitsPerSecond must be positive and finite: -Infinity",
-        () -> KeyedRateLimiter.builder().permitsPerSecond(Double.NEGATIVE_INFINITY));
-    assertThrows(IllegalStateException.class, () -> KeyedRateLimiter.builder().build());
-    KeyedRateLimiter<String> l = keyed().rate(1, Duration.ofSeconds(1)).burst(2).build();
+        () -> KeyedTokenBucket.builder().permitsPerSecond(Double.NEGATIVE_INFINITY));
+    assertThrows(IllegalStateException.class, () -> KeyedTokenBucket.builder().build());
+    KeyedTokenBucket<String> l = keyed().rate(1, Duration.ofSeconds(1)).burst(2).build();
     assertMessage("permits must be at most 2 (the burst; more could never be granted): 3", () -> l.tryAcquire("a", 3));
     assertMessage("permits must be positive: 0", () -> l.tryAcquire("a", 0));
     assertMessage("maxWait must be zero or positive: PT-0.001S", () -> l.tryAcquire("a", 1, Duration.ofMillis(-1)));
     assertThrows(NullPointerException.class, () -> l.tryAcquire(null));
     assertEquals(0, l.size(), "a refused call creates no bucket");
-    assertEquals("KeyedRateLimiter{'per-device', 1 per PT1S, burst=2, keys=0/100000}", l.toString());
+    assertEquals("KeyedTokenBucket{'per-device', 1 per 1 s, burst=2, keys=0/100000}", l.toString());
     assertTrue(l.tryAcquire("a"));
     assertMessage("permits must be at most 2 (the burst; more could never be granted): 3", () -> l.tryAcquire("a", 3));
     assertMessage("maxWait must be zero or positive: PT-1S", () -> l.tryAcquire("a", 1, Duration.ofSeconds(-1)));
@@ -194,7 +228,7 @@ class KeyedRateLimiterTest {
     // Silences just short of a multiple of 2^63 units make the old state read as a debt of about
     // 2^59 units, inside the horizon; only the bucket's write stamp tells it apart.
     long s = 1_000_003L;
-    KeyedRateLimiter<String> limiter = keyed().rate(s, Duration.ofSeconds(1)).burst(4).maxKeys(16).build();
+    KeyedTokenBucket<String> limiter = keyed().rate(s, Duration.ofSeconds(1)).burst(4).maxKeys(16).build();
     assertTrue(limiter.tryAcquire("hub", 4));
     for (int k = 1; k <= 3; k++) {
       long gap = java.math.BigInteger.ONE.shiftLeft(63).multiply(java.math.BigInteger.valueOf(k))

@@ -25,7 +25,7 @@ import net.jqwik.api.constraints.IntRange;
  * happen; and under key pressure the only difference from the ideal is the documented one (a new
  * key refused for lack of room), never a grant the ideal bucket would refuse.
  */
-class KeyedRateLimiterProperties {
+class KeyedTokenBucketProperties {
 
   /** After {@code delta} ns, {@code key} asks for {@code permits}; {@code sweep} first evicts refilled buckets. */
   record Step(long delta, int key, int permits, boolean sweep) {}
@@ -50,8 +50,8 @@ class KeyedRateLimiterProperties {
     });
   }
 
-  private static KeyedRateLimiter<Integer> limiter(Config c, WrappingTicker ticker, int maxKeys) {
-    return KeyedRateLimiter.builder()
+  private static KeyedTokenBucket<Integer> limiter(Config c, WrappingTicker ticker, int maxKeys) {
+    return KeyedTokenBucket.builder()
         .rate(c.permits(), Duration.ofNanos(c.periodNanos())).burst(c.burst()).maxKeys(maxKeys)
         .ticker(ticker).listener(EventListener.noop()).build();
   }
@@ -60,7 +60,7 @@ class KeyedRateLimiterProperties {
   void withRoomEveryKeyAnswersExactlyAsItsIdealBucketWhateverIsEvicted(@ForAll("scenarios") Scenario s) {
     Config c = s.config();
     WrappingTicker ticker = new WrappingTicker(c.origin());
-    KeyedRateLimiter<Integer> l = limiter(c, ticker, 12);
+    KeyedTokenBucket<Integer> l = limiter(c, ticker, 12);
     Map<Integer, IdealBucket> models = new HashMap<>();
     for (Step st : s.steps()) {
       ticker.advance(st.delta());
@@ -82,7 +82,7 @@ class KeyedRateLimiterProperties {
       @ForAll("scenarios") Scenario s, @ForAll @IntRange(min = 1, max = 6) int maxKeys) {
     Config c = s.config();
     WrappingTicker ticker = new WrappingTicker(c.origin());
-    KeyedRateLimiter<Integer> l = limiter(c, ticker, maxKeys);
+    KeyedTokenBucket<Integer> l = limiter(c, ticker, maxKeys);
     Map<Integer, IdealBucket> models = new HashMap<>();
     for (Step st : s.steps()) {
       ticker.advance(st.delta());
