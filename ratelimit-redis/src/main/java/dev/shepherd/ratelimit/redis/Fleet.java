@@ -58,6 +58,8 @@ final class Fleet {
   private final IntConsumer onChange;
   private final AtomicLong nextAt;
   private final AtomicLong heartbeats = new AtomicLong();
+  /** Whether to send heartbeats; without, the source alone gives the count. */
+  private final boolean announce;
   private volatile int servers;
 
   /**
@@ -70,6 +72,13 @@ final class Fleet {
    */
   Fleet(RedisTarget target, String key, String id, long intervalNanos, long ttlMillis, long timeoutNanos,
       Ticker ticker, IntSupplier source, int initial, IntConsumer onChange) {
+    this(target, key, id, intervalNanos, ttlMillis, timeoutNanos, ticker, source, initial, onChange, true);
+  }
+
+  /** As above; {@code announce == false} sends no heartbeat and takes every count from the source. */
+  Fleet(RedisTarget target, String key, String id, long intervalNanos, long ttlMillis, long timeoutNanos,
+      Ticker ticker, IntSupplier source, int initial, IntConsumer onChange, boolean announce) {
+    this.announce = announce;
     this.target = target;
     this.keys = new String[] {key};
     this.args = new String[] {id, Long.toString(ttlMillis)};
@@ -80,6 +89,24 @@ final class Fleet {
     this.onChange = onChange;
     this.servers = initial;
     this.nextAt = new AtomicLong(ticker.read()); // due at the first check
+  }
+
+  /**
+   * The count to start with: the source's answer if there is a source and it gives one (a server
+   * started during an outage then shares correctly from its first check), else {@code fallback}.
+   */
+  static int initialCount(IntSupplier source, int fallback) {
+    if (source != null) {
+      try {
+        int n = source.getAsInt();
+        if (n >= 1) {
+          return n;
+        }
+      } catch (RuntimeException e) {
+        // a broken source: start from expectedServers
+      }
+    }
+    return fallback;
   }
 
   /**
@@ -95,7 +122,7 @@ final class Fleet {
     if (now - due < 0 || !nextAt.compareAndSet(due, now + intervalNanos)) {
       return null;
     }
-    if (redisAllowed) {
+    if (redisAllowed && announce) {
       return beat();
     }
     fromSource();

@@ -28,7 +28,7 @@ class LeaseScriptTest {
 
   private static long gcra(RedisTarget target, String key, int burst) throws Exception {
     String[] args = {Long.toString(HOUR_MICROS), "1", Long.toString(HOUR_MICROS * burst), "1", "0"};
-    Object reply = target.run(GcraScriptHolder.SCRIPT, new String[] {key}, args, System.nanoTime() + 5_000_000_000L)
+    Object reply = target.run(GcraScript.SCRIPT, new String[] {key}, args, System.nanoTime() + 5_000_000_000L)
         .get(10, TimeUnit.SECONDS);
     return GcraScript.decode(reply, 0);
   }

@@ -37,7 +37,7 @@ class RedisTargetClusterTest {
     long start = System.nanoTime();
     int result;
     try {
-      Object reply = target.run(GcraScriptHolder.SCRIPT, new String[] {key}, args(burst, 1), start + timeoutNanos)
+      Object reply = target.run(GcraScript.SCRIPT, new String[] {key}, args(burst, 1), start + timeoutNanos)
           .get(timeoutNanos + TimeUnit.SECONDS.toNanos(1), TimeUnit.NANOSECONDS);
       result = GcraScript.decode(reply, 0) >= 0 ? 1 : 0;
     } catch (Exception e) {
@@ -173,8 +173,8 @@ class RedisTargetClusterTest {
       for (int i = 0; i < 20; i++) {
         assertEquals(-1, check(target, lost, 10, timeout, slowest));
       }
-      // The stage completes by its deadline; the slack is for a loaded two-core machine.
-      assertTrue(slowest.get() < timeout + TimeUnit.MILLISECONDS.toNanos(150), "slowest " + slowest.get() + " ns");
+      // The stage completes by its deadline; the slack (1 s, as RedisFailureTest allows) is for a loaded machine.
+      assertTrue(slowest.get() < timeout + TimeUnit.SECONDS.toNanos(1), "slowest " + slowest.get() + " ns");
       assertEquals(1, check(target, kept, 10, TimeUnit.SECONDS.toNanos(5), slowest), "other masters still serve");
 
       cluster.nodes().get(2).restart(); // same identity (nodes.conf), empty data and script cache
