@@ -29,7 +29,8 @@ import java.util.concurrent.atomic.LongAdder;
  * atomically, so there is no client-side read-modify-write and no retry loop. Only after a restart
  * or failover (the script cache is empty: NOSCRIPT) does a check take two: the EVALSHA, then one
  * EVAL of the source on the same key (RedisTarget, which also hides standalone, master-replica and
- * cluster connections behind "run this script on this key"). The whole sequence shares one deadline, the configured timeout, measured on
+ * cluster connections behind "run this script on this key"). The whole sequence shares one
+ * deadline, the configured timeout, measured on
  * System.nanoTime (real time, because it bounds real network waits; the injected ticker times the
  * circuit and the fallback). A command that misses the deadline is cancelled (Lettuce then never
  * writes it if it has not yet; one already sent may still run, which only ever uses up permits,
