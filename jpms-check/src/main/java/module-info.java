@@ -13,4 +13,5 @@ module dev.shepherd.jpmscheck {
   requires dev.shepherd.circuitbreaker;
   requires dev.shepherd.auth;
   requires dev.shepherd.micrometer;
+  requires dev.shepherd.storm;
 }

@@ -22,6 +22,8 @@ public final class HttpRejectedException extends RejectedException {
   /** The HTTP status of the rejecting response (429 or 503 by default). */
   private final int statusCode;
   private final transient HttpResponse<?> response;
+  /** The personal slot's ticket; never part of the message (a ticket admits its holder). */
+  private final String slotTicket;
 
   /**
    * Creates the rejection for {@code response}.
@@ -35,6 +37,35 @@ public final class HttpRejectedException extends RejectedException {
     super(host(response), message(response, retryAfter), retryAfter);
     this.statusCode = response.statusCode();
     this.response = response;
+    this.slotTicket = null;
+  }
+
+  /**
+   * Creates the rejection for a response that reserved a personal slot for this caller (the
+   * {@value HttpRetry#SLOT_HEADER} header): {@link #isPersonalSlot()} is {@code true}, so a
+   * {@link Retry} comes back at the slot with a small fixed jitter and does not grow its backoff.
+   *
+   * @param response the response with a retryable status
+   * @param slot the wait until the slot, zero or more
+   * @param slotTicket the ticket to present when coming back, or {@code null} if none was given
+   * @throws NullPointerException if {@code response} or {@code slot} is null
+   * @throws IllegalArgumentException if {@code slot} is negative
+   */
+  public HttpRejectedException(HttpResponse<?> response, Duration slot, String slotTicket) {
+    super(host(response), message(response, slot) + " (personal slot)", slot.toNanos(), true);
+    this.statusCode = response.statusCode();
+    this.response = response;
+    this.slotTicket = slotTicket;
+  }
+
+  /**
+   * Returns the ticket of the personal slot the server reserved, to present in the
+   * {@value HttpRetry#TICKET_HEADER} header when coming back ({@link HttpRetry} does so).
+   *
+   * @return the ticket, or empty for a shared hint or a slot without a ticket
+   */
+  public java.util.Optional<String> slotTicket() {
+    return java.util.Optional.ofNullable(slotTicket);
   }
 
   private static String host(HttpResponse<?> response) {

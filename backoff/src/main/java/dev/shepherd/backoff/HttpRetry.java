@@ -50,6 +50,16 @@ import java.util.function.Predicate;
  */
 public final class HttpRetry {
 
+  /**
+   * The response header of a refusal that reserved a personal slot for this caller: the wait in
+   * whole milliseconds, then optionally its ticket, as in {@code Shepherd-Slot: 41250; ticket=T}
+   * (what {@code dev.shepherd.ratelimit.SlotAdmission} sends). A refusal carrying it is a personal
+   * slot: the retry comes back at it with a small fixed jitter and presents the ticket.
+   */
+  public static final String SLOT_HEADER = "Shepherd-Slot";
+  /** The request header in which a retry presents its slot's ticket. */
+  public static final String TICKET_HEADER = "Shepherd-Slot-Ticket";
+
   private static final int[] DEFAULT_STATUSES = {429, 503};
 
   private final Retry retry;
@@ -152,10 +162,16 @@ public final class HttpRetry {
     Objects.requireNonNull(handler, "handler");
     AtomicReference<HttpResponse<T>> last = new AtomicReference<>();
     try {
+      AtomicReference<String> ticket = new AtomicReference<>();
       return retry.call(() -> {
-        HttpResponse<T> response = client.send(request, handler);
+        HttpResponse<T> response = client.send(withTicket(request, ticket.get()), handler);
         last.set(response);
-        return checked(response);
+        try {
+          return checked(response);
+        } catch (HttpRejectedException e) {
+          ticket.set(e.slotTicket().orElse(null));
+          throw e;
+        }
       });
     } catch (HttpRejectedException e) {
       if (e.response() != null && e.response() == last.get()) {
@@ -187,10 +203,15 @@ public final class HttpRetry {
     Objects.requireNonNull(request, "request");
     Objects.requireNonNull(handler, "handler");
     AtomicReference<HttpResponse<T>> last = new AtomicReference<>();
+    AtomicReference<String> ticket = new AtomicReference<>();
     CompletableFuture<HttpResponse<T>> attempts = retry.callAsync(
-        () -> client.sendAsync(request, handler).thenApply(response -> {
+        () -> client.sendAsync(withTicket(request, ticket.get()), handler).thenApply(response -> {
           last.set(response);
           return checked(response);
+        }).whenComplete((response, failure) -> {
+          if (failure != null) {
+            ticket.set(ticketOf(failure));
+          }
         }));
     CompletableFuture<HttpResponse<T>> result = attempts.handle((response, failure) -> {
       if (failure == null) {
@@ -216,10 +237,49 @@ public final class HttpRetry {
     int status = response.statusCode();
     for (int s : statuses) {
       if (s == status) {
-        throw new HttpRejectedException(response, retryAfter(response, clock).orElse(null));
+        HttpRejectedException slot = slot(response);
+        throw slot != null ? slot : new HttpRejectedException(response, retryAfter(response, clock).orElse(null));
       }
     }
     return response;
+  }
+
+  /**
+   * Reads a personal slot from the {@value #SLOT_HEADER} header ({@code <ms>} or
+   * {@code <ms>; ticket=<ticket>}), or returns null when there is none or it is malformed (the
+   * {@code Retry-After} hint then applies as usual).
+   */
+  static HttpRejectedException slot(HttpResponse<?> response) {
+    String value = response.headers().firstValue(SLOT_HEADER).orElse(null);
+    if (value == null) {
+      return null;
+    }
+    String[] parts = value.split(";", 2);
+    String millis = parts[0].strip();
+    if (millis.isEmpty() || millis.length() > 12 || !millis.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      return null;
+    }
+    long ms = Math.min(Long.parseLong(millis), RetryAfter.DEFAULT_MAX.toMillis());
+    String ticket = null;
+    if (parts.length == 2) {
+      String param = parts[1].strip();
+      if (!param.startsWith("ticket=") || param.length() == "ticket=".length()) {
+        return null;
+      }
+      ticket = param.substring("ticket=".length());
+    }
+    return new HttpRejectedException(response, Duration.ofMillis(ms), ticket);
+  }
+
+  /** The request to send next: the original, carrying the last refusal's slot ticket, if any. */
+  private static HttpRequest withTicket(HttpRequest request, String ticket) {
+    return ticket == null ? request
+        : HttpRequest.newBuilder(request, (name, value) -> true).setHeader(TICKET_HEADER, ticket).build();
+  }
+
+  private static String ticketOf(Throwable failure) {
+    Throwable cause = Causes.unwrap(failure);
+    return cause instanceof HttpRejectedException ? ((HttpRejectedException) cause).slotTicket().orElse(null) : null;
   }
 
   @Override

@@ -14,10 +14,15 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Function;
 import java.util.random.RandomGenerator;
@@ -37,21 +42,31 @@ import java.util.random.RandomGenerator;
  * }</pre>
  *
  * <h2>The loop</h2>
+ * Every wait comes from a {@link ReconnectPlan.Session} of this reconnector's {@link #plan()}, the
+ * pure state machine that holds all of its decisions (its javadoc has the exact rules):
  * <ol>
  *   <li>On {@link #start()}, and after every loss, it waits a delay drawn uniformly from
  *       {@code [0, initialSpread]} <em>before the first attempt</em>: when a server drops every
  *       client at once, they must not all come back at once.
- *   <li>It calls {@link Connector#connect()}. If that throws, it waits the {@link Backoff}'s next
- *       delay and tries again, for as long as it is open.
+ *   <li>It calls {@link Connector#connect(RejectedException)}, on a thread of its own, for at most
+ *       {@code connectTimeout} (default 20 s, as gRPC's minimum connect deadline): a connect that
+ *       hangs is interrupted and counts as failed, and the loop goes on without waiting for it (a
+ *       connection it returns later is closed). If the attempt fails, it waits the
+ *       {@link Backoff}'s next delay and tries again, for as long as it is open.
  *   <li>Once connected it waits for the connection's {@link Connection#closed()} stage. On loss, the
  *       backoff is reset only if the connection had stayed up for at least {@code stableAfter};
  *       otherwise (a flapping server) the wait after the loss is the larger of the spread draw and
  *       the backoff's next delay, so the backoff keeps growing.
- *   <li>A failure (of {@code connect()} or the loss cause) carrying a retry-after hint {@code h}
- *       (by default a {@link RejectedException} hint anywhere in the cause chain) makes the next
- *       wait at least a draw from {@code [h, h + max(h·retryAfterSpread, retryAfterMinJitter)]},
- *       with {@code h} clamped to {@code maxRetryAfter}: never below the hint, as in {@link Retry}
- *       (the {@link RetryAfterJitter} rule).
+ *   <li>A failure (of {@code connect()} or the loss cause) carrying a shared retry-after hint
+ *       {@code h} (by default a {@link RejectedException} hint anywhere in the cause chain) makes
+ *       the next wait at least a draw from {@code [h, h + max(h·retryAfterSpread,
+ *       retryAfterMinJitter)]}, with {@code h} clamped to {@code maxRetryAfter}: never below the
+ *       hint, as in {@link Retry} (the {@link RetryAfterJitter} rule).
+ *   <li>A refusal whose hint is a {@linkplain RejectedException#isPersonalSlot() personal slot}
+ *       {@code s} (a server that reserved this client its own time) makes the next wait a draw
+ *       from {@code [s, s + slotJitter]} (default 100 ms), and does not grow the backoff. The next
+ *       attempt's {@link Connector#connect(RejectedException)} is told that refusal, so it can
+ *       present the slot's ticket (see {@link RefusalAwareConnector}).
  * </ol>
  *
  * <p><b>States</b> ({@link #state()}, and events to the listener): {@code NEW} until started, then
@@ -67,11 +82,14 @@ import java.util.random.RandomGenerator;
  * {@link ThreadFactory} (by default a daemon platform thread named {@code shepherd-reconnector-<name>};
  * a virtual-thread factory works too, since the loop blocks only in the {@link Sleeper}, in
  * {@code connect()} and on a {@link CompletableFuture}, never inside {@code synchronized}). Listeners
- * and {@code connect()} run on that thread. {@link #close()} is idempotent, callable from any thread
- * (a listener included): it marks the reconnector closed, interrupts the loop's thread (ending a
- * wait at once), and closes the live connection. The thread then exits; {@link
+ * run on that thread; each {@code connect()} runs on a thread of its own from the same factory
+ * (or on the loop's thread when the connect timeout is zero), and the connect timeout is measured
+ * by the builder's {@link ScheduledExecutorService} (by default one shared daemon thread).
+ * {@link #close()} is idempotent, callable from any thread (a listener included): it marks the
+ * reconnector closed, interrupts the loop's thread (ending a wait at once) and a connect in
+ * progress, and closes the live connection. The threads then exit; {@link
  * #awaitTermination(Duration)} waits for that. A connection that {@code connect()} returns after
- * {@code close()} is closed at once. Thread-safe.
+ * {@code close()} or after its timeout is closed at once. Thread-safe.
  *
  * @param <C> the connection type
  */
@@ -125,22 +143,73 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
   public interface Connector<C extends Connection> {
 
     /**
-     * Opens a connection, blocking until it is up or has failed. Called on the reconnector's
-     * thread; should respond to interruption, which is how {@link Reconnector#close()} cuts it
-     * short.
+     * Opens a connection, blocking until it is up or has failed. Called on a thread of the
+     * reconnector's; should respond to interruption, which is how {@link Reconnector#close()} and
+     * the connect timeout cut it short.
      *
      * @return the live connection, never null
      * @throws Exception if the connection could not be opened; it will be retried
      */
     C connect() throws Exception;
+
+    /**
+     * Opens a connection, told the refusal that ended the previous attempt; the reconnector always
+     * calls this method. The default ignores the refusal and calls {@link #connect()}; a
+     * {@link RefusalAwareConnector} uses it, to present a personal slot's ticket, say.
+     *
+     * @param lastRefusal the first {@link RejectedException} with a retry-after in the cause chain
+     *     of the previous attempt's failure (or of the lost connection's cause), or null when the
+     *     previous attempt was not refused
+     * @return the live connection, never null
+     * @throws Exception if the connection could not be opened; it will be retried
+     */
+    default C connect(RejectedException lastRefusal) throws Exception {
+      return connect();
+    }
+  }
+
+  /**
+   * A {@link Connector} that reads what the last refusal said: a server that reserved this client
+   * a personal slot usually hands it a ticket to present when it comes back, and
+   * {@code lastRefusal} is where the connector finds it (in the server's own rejection type, or an
+   * {@link HttpRejectedException}'s headers).
+   *
+   * <pre>{@code
+   * Reconnector.RefusalAwareConnector<HubLink> dial = lastRefusal -> HubLink.open(server, ticketOf(lastRefusal));
+   * Reconnector<HubLink> link = Reconnector.builder(dial).build();
+   * }</pre>
+   *
+   * @param <C> the connection type
+   */
+  @FunctionalInterface
+  public interface RefusalAwareConnector<C extends Connection> extends Connector<C> {
+
+    /**
+     * Opens a connection, told the refusal that ended the previous attempt.
+     *
+     * @param lastRefusal the previous attempt's refusal, or null when it was not refused
+     * @return the live connection, never null
+     * @throws Exception if the connection could not be opened; it will be retried
+     */
+    @Override
+    C connect(RejectedException lastRefusal) throws Exception;
+
+    /**
+     * Opens a connection as if the previous attempt had not been refused.
+     *
+     * @return the live connection, never null
+     * @throws Exception if the connection could not be opened
+     */
+    @Override
+    default C connect() throws Exception {
+      return connect(null);
+    }
   }
 
   private final Connector<? extends C> connector;
   private final String name;
-  private final Backoff backoff;
-  private final long initialSpreadNanos;
-  private final long stableAfterNanos;
-  private final RetryHints hints;
+  private final ReconnectPlan plan;
+  private final ScheduledExecutorService scheduler;
   private final Ticker ticker;
   private final Sleeper sleeper;
   private final RandomGenerator random;
@@ -151,6 +220,8 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
   private final AtomicReference<C> live = new AtomicReference<>();
   private final AtomicBoolean started = new AtomicBoolean();
   private final CountDownLatch terminated = new CountDownLatch(1);
+  /** Threads of this reconnector still running: the loop (counted from start) and connect threads. */
+  private final AtomicInteger running = new AtomicInteger(1);
   private volatile boolean closed;
   private volatile Thread worker;
   /** Connection attempts since the last connection; only the loop's thread writes it. */
@@ -161,10 +232,13 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
   private Reconnector(Builder<C> b) {
     this.connector = b.connector;
     this.name = b.name;
-    this.backoff = b.backoff;
-    this.initialSpreadNanos = Durations.toNanosSaturated(b.initialSpread);
-    this.stableAfterNanos = Durations.toNanosSaturated(b.stableAfter);
-    this.hints = new RetryHints(b.hintExtractor, b.retryAfterSpread, b.retryAfterMinJitter, b.maxRetryAfter);
+    this.plan = new ReconnectPlan(
+        b.backoff,
+        Durations.toNanosSaturated(b.initialSpread),
+        Durations.toNanosSaturated(b.stableAfter),
+        Durations.toNanosSaturated(b.connectTimeout),
+        new RetryHints(b.hintExtractor, b.retryAfterSpread, b.retryAfterMinJitter, b.maxRetryAfter, b.slotJitter));
+    this.scheduler = b.scheduler;
     this.ticker = b.ticker;
     this.sleeper = b.sleeper;
     this.random = b.random;
@@ -176,7 +250,8 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
    * Returns a builder for a reconnector around {@code connector}, with the defaults: name
    * {@code "reconnector"}, initial spread 5 s, stable after 30 s, full-jitter backoff from 1 s
    * doubling to 2 minutes, retry-after spread 0.2 with a 1 s minimum jitter and hints clamped to one
-   * hour, the system ticker and sleeper, daemon platform threads, the logging listener.
+   * hour, personal slots kept with 100 ms of jitter, connect timeout 20 s, the system ticker and
+   * sleeper, daemon platform threads, a shared daemon timer, the logging listener.
    *
    * @param connector opens the connections
    * @param <C> the connection type
@@ -197,10 +272,17 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
    * @return the delay in nanoseconds
    */
   static long initialDelayNanos(RandomGenerator random, long spreadNanos) {
-    if (spreadNanos <= 0) {
-      return 0;
-    }
-    return spreadNanos == Long.MAX_VALUE ? random.nextLong(spreadNanos) : random.nextLong(spreadNanos + 1);
+    return ReconnectPlan.spreadDraw(random, spreadNanos);
+  }
+
+  /**
+   * Returns the plan this reconnector follows: every wait it takes comes from a session of it. A
+   * simulator runs the same plan on a simulated clock.
+   *
+   * @return the plan, immutable
+   */
+  public ReconnectPlan plan() {
+    return plan;
   }
 
   /**
@@ -222,7 +304,7 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
       thread.start();
     } catch (RuntimeException | Error e) {
       worker = null;
-      terminated.countDown(); // no loop will run: nothing to wait for
+      threadEnded(); // no loop will run: nothing to wait for
       close();
       throw e;
     }
@@ -302,9 +384,9 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
   private void run() {
     // Only this thread draws from the generator, so it needs no lock.
     RandomGenerator rnd = random != null ? random : ThreadLocalRandom.current();
-    Backoff.Schedule schedule = null;
+    ReconnectPlan.Session session = plan.newSession(rnd);
     try {
-      long wait = initialDelayNanos(rnd, initialSpreadNanos);
+      long wait = session.start(ticker.read());
       while (!closed) {
         if (!changeState(State.WAITING)) {
           break;
@@ -328,19 +410,17 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
         attempt++;
         connectAttempts++; // this race is benign: only the loop's thread writes, readers see a recent count
         try {
-          connection = Objects.requireNonNull(connector.connect(), "connector returned null");
+          connection = connectOnce(session.lastRefusal());
         } catch (Exception e) {
           if (closed) {
             break;
           }
           listener.onEvent(Event.failed(name, attempt, "connect failed", e));
-          if (schedule == null) {
-            schedule = backoff.start(rnd);
-          }
-          wait = withHint(Math.max(0L, schedule.nextDelayNanos()), e, rnd);
+          wait = session.connectFailed(ticker.read(), e);
           continue;
         }
         long connectedAt = ticker.read(); // read before announcing CONNECTED: listeners may move time
+        session.connected(connectedAt);
         attempt = 0;
         live.set(connection);
         if (closed || !changeState(State.CONNECTED)) {
@@ -353,18 +433,9 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
         if (live.compareAndSet(connection, null)) {
           closeQuietly(connection);
         }
-        long upNanos = ticker.read() - connectedAt;
-        emit(Event.Kind.FAILED, 0, "connection lost after " + Duration.ofNanos(upNanos), cause);
-        wait = initialDelayNanos(rnd, initialSpreadNanos);
-        if (upNanos >= stableAfterNanos) {
-          schedule = null; // it was stable: the next failure starts the backoff afresh
-        } else {
-          if (schedule == null) {
-            schedule = backoff.start(rnd);
-          }
-          wait = Math.max(wait, Math.max(0L, schedule.nextDelayNanos()));
-        }
-        wait = withHint(wait, cause, rnd);
+        long now = ticker.read();
+        emit(Event.Kind.FAILED, 0, "connection lost after " + Duration.ofNanos(now - connectedAt), cause);
+        wait = session.lost(now, cause);
       }
     } catch (RuntimeException | Error e) {
       emit(Event.Kind.FAILED, 0, "reconnector loop failed; closing", e);
@@ -373,6 +444,85 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
       closed = true;
       changeState(State.CLOSED);
       closeLive();
+      threadEnded();
+    }
+  }
+
+  /**
+   * Runs one connect, on a thread of its own for at most the connect timeout (or on this thread
+   * when there is none). Returns the connection, or throws what the connect threw, a
+   * {@link TimeoutException} when the timeout struck first, or {@link InterruptedException} once
+   * closed. A connection the connect returns too late is closed by its thread.
+   */
+  private C connectOnce(RejectedException lastRefusal) throws Exception {
+    long timeoutNanos = plan.connectTimeoutNanos();
+    if (timeoutNanos == 0) {
+      return Objects.requireNonNull(connector.connect(lastRefusal), "connector returned null");
+    }
+    CompletableFuture<C> result = new CompletableFuture<>();
+    running.incrementAndGet(); // before start: the loop's own count keeps the total above zero
+    Thread attempt;
+    try {
+      attempt = threadFactory.newThread(() -> connectInto(result, lastRefusal));
+      if (attempt == null) {
+        throw new IllegalStateException("thread factory of reconnector '" + name + "' returned null");
+      }
+      attempt.start();
+    } catch (RuntimeException | Error e) {
+      threadEnded();
+      throw e;
+    }
+    ScheduledFuture<?> timer = (scheduler != null ? scheduler : Timer.INSTANCE).schedule(() -> {
+      if (result.completeExceptionally(new TimeoutException(
+          "connect of reconnector '" + name + "' timed out after " + Duration.ofNanos(timeoutNanos)))) {
+        attempt.interrupt();
+      }
+    }, timeoutNanos, TimeUnit.NANOSECONDS);
+    try {
+      while (true) {
+        try {
+          return result.get();
+        } catch (InterruptedException e) {
+          if (closed) {
+            result.completeExceptionally(e);
+            attempt.interrupt();
+            throw e;
+          }
+          // a stray interrupt is ignored: the attempt goes on until it ends or times out
+        } catch (ExecutionException e) {
+          Throwable cause = e.getCause();
+          if (cause instanceof Error) {
+            throw (Error) cause;
+          }
+          throw cause instanceof Exception ? (Exception) cause : e;
+        }
+      }
+    } finally {
+      timer.cancel(false);
+    }
+  }
+
+  /** The body of a connect thread: the connect, its result handed over, a late connection closed. */
+  private void connectInto(CompletableFuture<C> result, RejectedException lastRefusal) {
+    try {
+      C connection;
+      try {
+        connection = Objects.requireNonNull(connector.connect(lastRefusal), "connector returned null");
+      } catch (Exception | Error e) {
+        result.completeExceptionally(e);
+        return;
+      }
+      if (!result.complete(connection)) {
+        closeQuietly(connection); // timed out or closed meanwhile: nobody will use it
+      }
+    } finally {
+      threadEnded();
+    }
+  }
+
+  /** One of this reconnector's threads has ended; the last one to end releases awaitTermination. */
+  private void threadEnded() {
+    if (running.decrementAndGet() == 0) {
       terminated.countDown();
     }
   }
@@ -396,14 +546,6 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
       }
     }
     return null;
-  }
-
-  private long withHint(long wait, Throwable cause, RandomGenerator rnd) {
-    if (cause == null) {
-      return wait;
-    }
-    long hint = hints.hintNanos(cause);
-    return hint < 0 ? wait : Math.max(wait, hints.waitNanos(hint, rnd));
   }
 
   /** Moves to {@code next} unless closed; reports a change. Returns false once closed (even by a listener). */
@@ -441,6 +583,21 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
     listener.onEvent(new Event(name, kind, Duration.ofNanos(delayNanos), detail, cause));
   }
 
+  /** The connect timeout's default timer: one lazily started daemon thread, shared. */
+  private static final class Timer {
+    static final ScheduledExecutorService INSTANCE = create();
+
+    private static ScheduledExecutorService create() {
+      ScheduledThreadPoolExecutor executor = new ScheduledThreadPoolExecutor(1, task -> {
+        Thread t = new Thread(task, "shepherd-reconnector-timer");
+        t.setDaemon(true);
+        return t;
+      });
+      executor.setRemoveOnCancelPolicy(true);
+      return executor;
+    }
+  }
+
   private static ThreadFactory defaultThreadFactory(String name) {
     return task -> {
       Thread t = new Thread(task, "shepherd-reconnector-" + name);
@@ -470,6 +627,9 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
     private double retryAfterSpread = 0.2;
     private Duration retryAfterMinJitter = Duration.ofSeconds(1);
     private Duration maxRetryAfter = Duration.ofHours(1);
+    private Duration slotJitter = Duration.ofMillis(100);
+    private Duration connectTimeout = Duration.ofSeconds(20);
+    private ScheduledExecutorService scheduler;
     private Ticker ticker = Ticker.system();
     private Sleeper sleeper = Sleeper.system();
     private RandomGenerator random;
@@ -580,6 +740,51 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
      */
     public Builder<C> maxRetryAfter(Duration maxRetryAfter) {
       this.maxRetryAfter = Checks.nonNegative(maxRetryAfter, "maxRetryAfter");
+      return this;
+    }
+
+    /**
+     * Sets the jitter above a personal slot {@code s} (a {@link RejectedException} that
+     * {@linkplain RejectedException#isPersonalSlot() is one}): the wait is drawn from
+     * {@code [s, s + slotJitter]}, whatever the slot's length, and the backoff does not grow. Keep
+     * it well below the server's grace window, or the client misses its slot.
+     *
+     * @param slotJitter zero or more; default 100 ms
+     * @return this builder
+     * @throws NullPointerException if {@code slotJitter} is null
+     * @throws IllegalArgumentException if {@code slotJitter} is negative
+     */
+    public Builder<C> slotJitter(Duration slotJitter) {
+      this.slotJitter = Checks.nonNegative(slotJitter, "slotJitter");
+      return this;
+    }
+
+    /**
+     * Sets how long one connect may take: a connect still running then is interrupted and counts
+     * as a failed attempt, and the loop goes on (a connection it returns later is closed). Each
+     * connect then runs on a thread of its own from the thread factory. Zero runs the connect on
+     * the loop's thread with no limit, as a connect that cannot hang may prefer.
+     *
+     * @param connectTimeout zero or more; default 20 s (gRPC's minimum connect deadline)
+     * @return this builder
+     * @throws NullPointerException if {@code connectTimeout} is null
+     * @throws IllegalArgumentException if {@code connectTimeout} is negative
+     */
+    public Builder<C> connectTimeout(Duration connectTimeout) {
+      this.connectTimeout = Checks.nonNegative(connectTimeout, "connectTimeout");
+      return this;
+    }
+
+    /**
+     * Sets the scheduler that measures the connect timeout; a test passes one driven by its
+     * {@code ManualClock}. It is not shut down by the reconnector.
+     *
+     * @param scheduler the scheduler; default one shared daemon thread
+     * @return this builder
+     * @throws NullPointerException if {@code scheduler} is null
+     */
+    public Builder<C> scheduler(ScheduledExecutorService scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
       return this;
     }
 

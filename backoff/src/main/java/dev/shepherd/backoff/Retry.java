@@ -55,7 +55,10 @@ import java.util.random.RandomGenerator;
  *       (by default {@link RejectedException#retryAfter()} anywhere in the cause chain; see
  *       {@link Builder#hintExtractor(Function)}), the wait is at least a draw from {@code [h, h +
  *       max(h·retryAfterSpread, retryAfterMinJitter)]}, with {@code h} first clamped to
- *       {@code maxRetryAfter}. A wait is never below the hint.
+ *       {@code maxRetryAfter}. A wait is never below the hint. If the hint is a
+ *       {@linkplain RejectedException#isPersonalSlot() personal slot} {@code s} (a slot the server
+ *       reserved for this caller), the wait is instead a draw from {@code [s, s + slotJitter]} and
+ *       the backoff does not advance.
  *   <li>With {@code maxElapsed}, measured on the {@link Ticker} from the start of the call: no
  *       attempt is scheduled after the deadline; a wait that would end past it is trimmed to end at
  *       the deadline, unless the hint itself ends past it, in which case it stops at once rather than
@@ -129,7 +132,8 @@ public final class Retry implements Policy {
     this.abortOnResult = b.abortOnResult;
     this.budget = b.budget;
     this.listener = EventListener.guarded(b.listener == null ? EventListener.logging() : b.listener);
-    this.hints = new RetryHints(b.hintExtractor, b.retryAfterSpread, b.retryAfterMinJitter, b.maxRetryAfter);
+    this.hints = new RetryHints(
+        b.hintExtractor, b.retryAfterSpread, b.retryAfterMinJitter, b.maxRetryAfter, b.slotJitter);
     this.ticker = b.ticker;
     this.sleeper = b.sleeper;
     this.random = b.random;
@@ -406,6 +410,7 @@ public final class Retry implements Policy {
     private double retryAfterSpread = 0.2;
     private Duration retryAfterMinJitter = Duration.ofMillis(100);
     private Duration maxRetryAfter = Duration.ofMinutes(5);
+    private Duration slotJitter = Duration.ofMillis(100);
     private Ticker ticker = Ticker.system();
     private Sleeper sleeper = Sleeper.system();
     private RandomGenerator random;
@@ -593,6 +598,20 @@ public final class Retry implements Policy {
      */
     public Builder maxRetryAfter(Duration maxRetryAfter) {
       this.maxRetryAfter = Checks.nonNegative(maxRetryAfter, "maxRetryAfter");
+      return this;
+    }
+
+    /**
+     * Sets the jitter above a personal slot {@code s}: the wait is drawn from
+     * {@code [s, s + slotJitter]}, whatever the slot's length, and the backoff does not advance.
+     *
+     * @param slotJitter zero or more; default 100 ms
+     * @return this builder
+     * @throws NullPointerException if {@code slotJitter} is null
+     * @throws IllegalArgumentException if {@code slotJitter} is negative
+     */
+    public Builder slotJitter(Duration slotJitter) {
+      this.slotJitter = Checks.nonNegative(slotJitter, "slotJitter");
       return this;
     }
 

@@ -101,7 +101,8 @@ final class RetryExecution {
       }
       return STOP;
     }
-    return planRetry(retry.hints.hintNanos(failure), failure);
+    long slot = retry.hints.slotNanos(failure);
+    return slot >= 0 ? planRetry(slot, true, failure) : planRetry(retry.hints.hintNanos(failure), false, failure);
   }
 
   /**
@@ -121,7 +122,7 @@ final class RetryExecution {
       emit(Event.Kind.GAVE_UP, 0, "attempt " + attempts + " returned a result with an abort condition", null);
       return STOP;
     }
-    return planRetry(-1, null);
+    return planRetry(-1, false, null);
   }
 
   /** Records a failed attempt seen while the thread was interrupted: the call stops with it. */
@@ -139,18 +140,25 @@ final class RetryExecution {
     emit(Event.Kind.GAVE_UP, 0, "interrupted after attempt " + attempts, cause);
   }
 
-  private long planRetry(long hintNanos, Throwable cause) {
+  private long planRetry(long hintNanos, boolean slot, Throwable cause) {
     if (attempts >= retry.maxAttempts) {
       emit(Event.Kind.GAVE_UP, 0, "all " + retry.maxAttempts + " attempts used", cause);
       return STOP;
     }
-    if (schedule == null) {
+    if (random == null) {
       random = retry.newCallRandom();
-      schedule = retry.backoff.start(random);
     }
-    long wait = Math.max(0L, schedule.nextDelayNanos());
-    if (hintNanos >= 0) {
-      wait = Math.max(wait, retry.hints.waitNanos(hintNanos, random));
+    long wait;
+    if (slot) {
+      wait = retry.hints.slotWaitNanos(hintNanos, random); // a personal slot: kept, no backoff growth
+    } else {
+      if (schedule == null) {
+        schedule = retry.backoff.start(random);
+      }
+      wait = Math.max(0L, schedule.nextDelayNanos());
+      if (hintNanos >= 0) {
+        wait = Math.max(wait, retry.hints.waitNanos(hintNanos, random));
+      }
     }
     if (retry.maxElapsedNanos >= 0) {
       long remaining = retry.maxElapsedNanos - (retry.ticker.read() - startNanos);

@@ -3,6 +3,9 @@ package dev.shepherd.backoff;
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
 import static com.github.tomakehurst.wiremock.client.WireMock.any;
 import static com.github.tomakehurst.wiremock.client.WireMock.anyRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.equalTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.getRequestedFor;
+import static com.github.tomakehurst.wiremock.client.WireMock.matching;
 import static com.github.tomakehurst.wiremock.client.WireMock.ok;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlEqualTo;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
@@ -113,6 +116,43 @@ class HttpRetryTest {
         wait::toString);
     assertEquals(2, requestsReceived());
     assertEquals(attemptsMade(), requestsReceived());
+  }
+
+  @Test
+  void a429WithAPersonalSlotIsKeptWithASmallFixedJitterAndTheTicketIsPresented() throws Exception {
+    // A shared 40 s hint would be spread by up to 20 % (8 s); a personal slot keeps its time.
+    respondInOrder(status(429).withHeader("Retry-After", "40").withHeader(HttpRetry.SLOT_HEADER,
+        "39250; ticket=1723456789012.9f3a0c1d2e3f4a5b"), ok("fine"));
+    HttpResponse<String> response = HttpRetry.of(retry().build()).send(client, request(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode());
+    Duration wait = clock.sleeps().get(0);
+    assertTrue(wait.compareTo(Duration.ofMillis(39_250)) >= 0 && wait.compareTo(Duration.ofMillis(39_350)) <= 0,
+        wait::toString);
+    server.verify(1, getRequestedFor(urlEqualTo(PATH)).withHeader(HttpRetry.TICKET_HEADER,
+        equalTo("1723456789012.9f3a0c1d2e3f4a5b")));
+    server.verify(1, getRequestedFor(urlEqualTo(PATH)).withoutHeader(HttpRetry.TICKET_HEADER));
+    assertEquals(attemptsMade(), requestsReceived());
+  }
+
+  @Test
+  void theAsyncFormPresentsTheSlotTicketToo() {
+    respondInOrder(status(429).withHeader(HttpRetry.SLOT_HEADER, "1500; ticket=T-1"), ok("fine"));
+    HttpResponse<String> response = HttpRetry.of(retry().build())
+        .sendAsync(client, request(), HttpResponse.BodyHandlers.ofString()).join();
+    assertEquals(200, response.statusCode());
+    server.verify(1, getRequestedFor(urlEqualTo(PATH)).withHeader(HttpRetry.TICKET_HEADER, equalTo("T-1")));
+  }
+
+  @Test
+  void aMalformedSlotHeaderFallsBackToRetryAfter() throws Exception {
+    respondInOrder(status(429).withHeader("Retry-After", "3").withHeader(HttpRetry.SLOT_HEADER, "soon; ticket="),
+        ok("fine"));
+    HttpResponse<String> response = HttpRetry.of(retry().build()).send(client, request(), HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode());
+    Duration wait = clock.sleeps().get(0);
+    assertTrue(wait.compareTo(Duration.ofSeconds(3)) >= 0 && wait.compareTo(Duration.ofMillis(3600)) <= 0,
+        wait::toString);
+    server.verify(0, getRequestedFor(urlEqualTo(PATH)).withHeader(HttpRetry.TICKET_HEADER, matching(".*")));
   }
 
   @Test

@@ -11,6 +11,7 @@ import dev.shepherd.backoff.Reconnector.State;
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.testing.ManualClock;
+import dev.shepherd.testing.ManualScheduler;
 import dev.shepherd.core.RejectedException;
 import java.io.IOException;
 import java.time.Duration;
@@ -69,7 +70,7 @@ class ReconnectorTest {
   }
 
   /** A connection whose loss the test triggers. */
-  static final class FakeConnection implements Reconnector.Connection {
+  static class FakeConnection implements Reconnector.Connection {
     final CompletableFuture<Void> lost = new CompletableFuture<>();
     final AtomicInteger closeCalls = new AtomicInteger();
 
@@ -108,6 +109,14 @@ class ReconnectorTest {
   }
 
   private Reconnector.Builder<FakeConnection> builder(Reconnector.Connector<FakeConnection> connector) {
+    return builderOf(connector);
+  }
+
+  private Reconnector.Builder<FakeConnection> builder(Reconnector.RefusalAwareConnector<FakeConnection> connector) {
+    return builderOf(connector);
+  }
+
+  private Reconnector.Builder<FakeConnection> builderOf(Reconnector.Connector<FakeConnection> connector) {
     return Reconnector.<FakeConnection>builder(connector)
         .name("hub")
         .ticker(clock)
@@ -306,6 +315,137 @@ class ReconnectorTest {
   }
 
   @Test
+  void aPersonalSlotIsKeptWithASmallJitterAndDoesNotGrowTheBackoff() throws Exception {
+    // Given a server that refuses twice with a personal slot, then once plainly
+    RejectedException slot = new RejectedException("connect-server", "your slot", 40_000_000_000L, true);
+    ScriptedConnector connector = new ScriptedConnector(
+        new IOException("refused"), slot, slot, new IOException("refused again"));
+    reconnector = builder(connector).initialSpread(Duration.ZERO)
+        .backoff(TestBackoffs.sequence(SECOND, Duration.ofSeconds(2), Duration.ofSeconds(4))).build();
+    reconnector.start();
+    awaitWait(0);
+    assertEquals(SECOND, passWait(1));
+    // Then each slot is kept: 40 s plus at most the 100 ms slot jitter, not 40 s + 20 %
+    for (int i = 2; i <= 3; i++) {
+      Duration wait = passWait(i);
+      assertTrue(wait.compareTo(Duration.ofSeconds(40)) >= 0
+          && wait.compareTo(Duration.ofMillis(40_100)) <= 0, wait::toString);
+    }
+    // And the plain refusal after them takes the backoff's second delay: the slots did not grow it
+    assertEquals(Duration.ofSeconds(2), passWait(4));
+    drainUntil(State.CONNECTED);
+  }
+
+  @Test
+  void aRefusalAwareConnectorIsToldTheLastRefusalAndNothingAfterASuccess() throws Exception {
+    RejectedException slot = new RejectedException("connect-server", "ticket abc", 5_000_000_000L, true);
+    List<RejectedException> told = new CopyOnWriteArrayList<>();
+    ScriptedConnector inner = new ScriptedConnector(slot, new IOException("plain"), null);
+    Reconnector.RefusalAwareConnector<FakeConnection> dial = lastRefusal -> {
+      told.add(lastRefusal);
+      return inner.connect();
+    };
+    reconnector = builder(dial).initialSpread(Duration.ZERO).stableAfter(Duration.ZERO)
+        .backoff(TestBackoffs.constant(SECOND)).build();
+    reconnector.start();
+    passWait(0);
+    passWait(1); // the slot
+    passWait(2); // the backoff after the plain failure
+    drainUntil(State.CONNECTED);
+    inner.opened.get(0).lost.complete(null);
+    passWait(3);
+    drainUntil(State.CONNECTED);
+    assertEquals(java.util.Arrays.asList(null, slot, null, null), told);
+  }
+
+  @Test
+  void aHungConnectTimesOutOnTheClockAndTheLoopGoesOn() throws Exception {
+    // Given a first connect that hangs, ignoring interrupts, and a timer driven by the manual clock
+    ManualScheduler timer = new ManualScheduler(clock);
+    CountDownLatch entered = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch lateClosed = new CountDownLatch(1);
+    FakeConnection late = new FakeConnection() {
+      @Override
+      public void close() {
+        super.close();
+        lateClosed.countDown();
+      }
+    };
+    ScriptedConnector then = new ScriptedConnector();
+    AtomicInteger calls = new AtomicInteger();
+    java.util.concurrent.atomic.AtomicBoolean interruptedByTimeout = new java.util.concurrent.atomic.AtomicBoolean();
+    reconnector = builder(() -> {
+      if (calls.getAndIncrement() > 0) {
+        return then.connect();
+      }
+      entered.countDown();
+      boolean interrupted = false;
+      while (release.getCount() > 0) {
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          interrupted = true; // a connect that ignores interrupts, as some socket APIs do
+        }
+      }
+      interruptedByTimeout.set(interrupted);
+      return late;
+    }).initialSpread(Duration.ZERO).connectTimeout(Duration.ofSeconds(20)).scheduler(timer)
+        .backoff(TestBackoffs.constant(Duration.ofSeconds(3))).build();
+    reconnector.start();
+    passWait(0);
+    assertTrue(entered.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS));
+    assertEquals(List.of(Duration.ofSeconds(20)), timer.delays());
+
+    // When 19.999 s pass, nothing happens; at 20 s the timeout fires (the clock runs the timer)
+    clock.advance(Duration.ofMillis(19_999));
+    assertEquals(1, timer.pendingTasks());
+    clock.advance(Duration.ofMillis(1));
+    assertEquals(0, timer.pendingTasks());
+
+    // Then the loop fails the attempt, backs off and connects, while the hung connect still hangs
+    assertEquals(Duration.ofSeconds(3), passWait(1));
+    drainUntil(State.CONNECTED);
+    Event failed = events.stream().filter(e -> e.kind() == Event.Kind.FAILED).findFirst().orElseThrow();
+    assertTrue(failed.cause() instanceof java.util.concurrent.TimeoutException, String.valueOf(failed.cause()));
+    assertEquals(1, then.opened.size());
+    // And the connection the hung connect returns at last is closed at once
+    release.countDown();
+    assertTrue(lateClosed.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS));
+    assertTrue(interruptedByTimeout.get(), "the timeout interrupts the hung connect");
+    assertTrue(reconnector.connection().orElseThrow() == then.opened.get(0));
+  }
+
+  @Test
+  void aConnectThatAnswersInTimeCancelsItsTimer() throws Exception {
+    ManualScheduler timer = new ManualScheduler(clock);
+    ScriptedConnector connector = new ScriptedConnector(new IOException("refused"));
+    reconnector = builder(connector).initialSpread(Duration.ZERO).scheduler(timer)
+        .backoff(TestBackoffs.constant(SECOND)).build();
+    reconnector.start();
+    passWait(0);
+    passWait(1);
+    drainUntil(State.CONNECTED);
+    assertEquals(List.of(Duration.ofSeconds(20), Duration.ofSeconds(20)), timer.delays(), "the default is 20 s");
+    assertEquals(0, timer.pendingTasks(), "each timer was cancelled when its connect answered");
+  }
+
+  @Test
+  void aZeroConnectTimeoutConnectsOnTheLoopsThreadWithoutATimer() throws Exception {
+    ManualScheduler timer = new ManualScheduler(clock);
+    List<Thread> connectThreads = new CopyOnWriteArrayList<>();
+    ScriptedConnector inner = new ScriptedConnector();
+    reconnector = builder(() -> {
+      connectThreads.add(Thread.currentThread());
+      return inner.connect();
+    }).initialSpread(Duration.ZERO).connectTimeout(Duration.ZERO).scheduler(timer).build();
+    reconnector.start();
+    drainUntil(State.CONNECTED);
+    assertEquals(List.of(threads.get(0)), connectThreads);
+    assertEquals(List.of(), timer.delays());
+  }
+
+  @Test
   void closeInterruptsAWaitAtOnce() throws Exception {
     ScriptedConnector connector = new ScriptedConnector();
     reconnector = builder(connector).initialSpread(Duration.ofHours(1)).build();
@@ -414,7 +554,7 @@ class ReconnectorTest {
   }
 
   @Test
-  void theLoopRunsOnAThreadFromTheFactoryAndTheDefaultIsANamedDaemon() throws Exception {
+  void theLoopAndEachConnectRunOnThreadsFromTheFactoryAndTheDefaultIsANamedDaemon() throws Exception {
     List<Thread> connectThreads = new CopyOnWriteArrayList<>();
     ScriptedConnector inner = new ScriptedConnector();
     reconnector = builder(() -> {
@@ -423,7 +563,8 @@ class ReconnectorTest {
     }).initialSpread(Duration.ZERO).build();
     reconnector.start();
     drainUntil(State.CONNECTED);
-    assertEquals(List.of(threads.get(0)), connectThreads);
+    // The loop is the factory's first thread; the connect ran on a second one, so it could time out.
+    assertEquals(List.of(threads.get(1)), connectThreads);
 
     CountDownLatch connected = new CountDownLatch(1);
     List<Thread> defaultThreads = new CopyOnWriteArrayList<>();
@@ -498,6 +639,11 @@ class ReconnectorTest {
     assertThrows(IllegalArgumentException.class, () -> b.retryAfterMinJitter(Duration.ofSeconds(-1)));
     assertThrows(IllegalArgumentException.class, () -> b.maxRetryAfter(Duration.ofSeconds(-1)));
     assertThrows(IllegalArgumentException.class, () -> b.name("  "));
+    assertEquals("connectTimeout must be zero or positive: PT-1S",
+        assertThrows(IllegalArgumentException.class, () -> b.connectTimeout(Duration.ofSeconds(-1))).getMessage());
+    assertEquals("slotJitter must be zero or positive: PT-0.001S",
+        assertThrows(IllegalArgumentException.class, () -> b.slotJitter(Duration.ofMillis(-1))).getMessage());
+    assertThrows(NullPointerException.class, () -> b.scheduler(null));
     assertThrows(NullPointerException.class, () -> b.backoff(null));
     assertThrows(NullPointerException.class, () -> Reconnector.builder(null));
   }

@@ -212,6 +212,31 @@ class RetryTest {
   }
 
   @Test
+  void aPersonalSlotIsKeptWithTheSlotJitterAndDoesNotAdvanceTheBackoff() throws Exception {
+    // Given a call refused twice with a 30 s personal slot, then failing plainly once
+    AtomicInteger calls = new AtomicInteger();
+    Retry retry = retry().maxAttempts(5)
+        .backoff(TestBackoffs.sequence(SECOND, Duration.ofSeconds(2), Duration.ofSeconds(4))).build();
+    assertEquals("ok", retry.call(() -> {
+      int n = calls.incrementAndGet();
+      if (n <= 2) {
+        throw new RejectedException("admission", "your slot", 30_000_000_000L, true);
+      }
+      if (n == 3) {
+        throw new IllegalStateException("plain failure");
+      }
+      return "ok";
+    }));
+    // Then the slots are kept within 100 ms, and the plain failure gets the backoff's first delay
+    List<Duration> waits = clock.sleeps();
+    for (Duration wait : waits.subList(0, 2)) {
+      assertTrue(wait.compareTo(Duration.ofSeconds(30)) >= 0 && wait.compareTo(Duration.ofMillis(30_100)) <= 0,
+          wait::toString);
+    }
+    assertEquals(SECOND, waits.get(2));
+  }
+
+  @Test
   void hintJitterSpreadsAFleetAboveTheHint() throws Exception {
     List<Duration> waits = new ArrayList<>();
     for (int client = 0; client < 50; client++) {

@@ -16,6 +16,7 @@ import dev.shepherd.micrometer.BulkheadMetrics;
 import dev.shepherd.micrometer.MetricsListener;
 import dev.shepherd.micrometer.RateLimiterMetrics;
 import dev.shepherd.ratelimit.TokenBucket;
+import dev.shepherd.storm.SimulationResult;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -291,8 +292,8 @@ public final class LiveFleet {
       totalQueries += row[1];
       totalRejected += row[2];
     }
-    return new SimulationResult("live, " + s.mode(), s.hubs(), attempts, queries, rejected, connected,
-        totalAttempts, totalQueries, 0, totalRejected, 0, -1, -1, reconnectedAt);
+    return new SimulationResult("live, " + s.mode(), s.hubs(), s.capacity(), 1, attempts, queries, queries,
+        rejected, connected, totalAttempts, totalQueries, 0, totalRejected, 0, 0, -1, -1, reconnectedAt);
   }
 
   static String describe(Summary summary) {

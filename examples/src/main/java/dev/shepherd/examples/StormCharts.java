@@ -1,13 +1,15 @@
 package dev.shepherd.examples;
 
+import dev.shepherd.storm.SimulationResult;
+import dev.shepherd.storm.StormConfig;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.BitmapEncoder.BitmapFormat;
+import org.knowm.xchart.BitmapEncoder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
@@ -20,13 +22,14 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  */
 final class StormCharts {
 
-  /** One colour per strategy, from the outage (red) to the cure (green). */
+  /** One colour per strategy, from the outage (red) to the cure (green, and teal for its variant). */
   private static final Color[] COLOURS = {
     new Color(0xD6, 0x27, 0x28),
     new Color(0xFF, 0x7F, 0x0E),
     new Color(0x1F, 0x77, 0xB4),
     new Color(0x94, 0x67, 0xBD),
     new Color(0x2C, 0xA0, 0x2C),
+    new Color(0x17, 0xBE, 0xCF),
   };
 
   private static final int WIDTH = 1100;

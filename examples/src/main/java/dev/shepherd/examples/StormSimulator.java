@@ -1,5 +1,11 @@
 package dev.shepherd.examples;
 
+import dev.shepherd.storm.Simulation;
+import dev.shepherd.storm.SimulationResult;
+import dev.shepherd.storm.StormConfig;
+import dev.shepherd.storm.StormReport;
+import dev.shepherd.storm.Strategies;
+import dev.shepherd.storm.Strategy;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -7,10 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
@@ -25,8 +27,10 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 public final class StormSimulator {
 
   private static final Set<String> VALUED =
-      Set.of("hubs", "capacity", "seed", "duration", "timeout", "out");
+      Set.of("hubs", "capacity", "servers", "seed", "duration", "timeout", "out", "json", "only");
   private static final Set<String> FLAGS = Set.of("help");
+  /** The default folder of the charts. */
+  static final Path DEFAULT_OUTPUT_DIR = Path.of("target", "storm");
 
   private StormSimulator() {}
 
@@ -48,32 +52,52 @@ public final class StormSimulator {
    * @return 0 on success, 2 on a bad command line, 1 if the charts cannot be written
    */
   static int run(String[] args, PrintStream out, PrintStream err) {
-    StormConfig config;
+    Options options;
     try {
       CommandLine line = CommandLine.parse(args, VALUED, FLAGS);
       if (line.has("help")) {
         out.print(usage());
         return 0;
       }
-      config = configure(line);
+      options = configure(line);
     } catch (UsageException e) {
       err.println("storm simulator: " + e.getMessage());
       err.println("Try --help for the options.");
       return 2;
     }
-    List<SimulationResult> results = simulate(config, Strategies.all(), out);
+    StormConfig config = options.config();
+    List<Strategy> strategies = new ArrayList<>();
+    for (Strategy strategy : Strategies.all(config)) {
+      if (strategy.name().toLowerCase(Locale.ROOT).contains(options.only().toLowerCase(Locale.ROOT))) {
+        strategies.add(strategy);
+      }
+    }
+    if (strategies.isEmpty()) {
+      err.println("storm simulator: no strategy's name contains '" + options.only() + "'");
+      err.println("Try --help for the options.");
+      return 2;
+    }
+    List<SimulationResult> results = simulate(config, strategies, out);
     out.println();
     out.println(StormReport.heading(config));
     out.println();
     out.print(StormReport.table(results));
     out.println();
     try {
-      List<Path> files = StormCharts.write(results, config, config.outputDir());
+      if (options.json() != null) {
+        Path parent = options.json().toAbsolutePath().getParent();
+        if (parent != null) {
+          java.nio.file.Files.createDirectories(parent);
+        }
+        java.nio.file.Files.writeString(options.json(), StormReport.json(config, results));
+        out.println("json: " + options.json().toAbsolutePath().normalize());
+      }
+      List<Path> files = StormCharts.write(results, config, options.outputDir());
       for (Path file : files) {
         out.println("chart: " + file.toAbsolutePath().normalize());
       }
     } catch (IOException e) {
-      err.println("storm simulator: cannot write the charts: " + e.getMessage());
+      err.println("storm simulator: cannot write the charts or the json: " + e.getMessage());
       return 1;
     }
     return 0;
@@ -83,18 +107,22 @@ public final class StormSimulator {
     return String.join(System.lineSeparator(),
         "Usage: StormSimulator [options]",
         "",
-        "Replays a reconnect storm: N hubs lose their connection at t = 0 and reconnect to",
-        "connect servers whose database authenticates C connections per second. Five strategies",
-        "run side by side on the same seeded storm, from immediate retry (the outage) to",
-        "Shepherd's full protection; prints a table and writes PNG charts.",
+        "Replays a reconnect storm: N hubs lose their connection at t = 0 and reconnect through a",
+        "load balancer to connect servers whose database authenticates C connections per second.",
+        "The strategies run side by side on the same seeded storm, from immediate retry (the",
+        "outage) to Shepherd's defaults; prints a table and writes PNG charts.",
         "",
         "Options:",
         "  --hubs N         hubs in the fleet (default 100,000)",
         "  --capacity C     database authentications per second at full speed (default 2,000)",
+        "  --servers S      connect servers behind the load balancer (default 1); with more than",
+        "                   one, a row with one fleet-wide admission is added",
         "  --seed S         seed of every random draw; same seed, same table (default 42)",
         "  --duration SEC   seconds simulated after the drop (default 1,800)",
         "  --timeout SEC    how long a hub waits for an answer before retrying (default 10)",
         "  --out DIR        folder for the charts (default target/storm)",
+        "  --json FILE      also write every row's outcome as JSON to FILE",
+        "  --only TEXT      run only the strategies whose name contains TEXT (any case)",
         "  --help           print this help and exit",
         "",
         "From the repository root: mvn -q -pl examples -am compile exec:java",
@@ -103,67 +131,45 @@ public final class StormSimulator {
         "");
   }
 
-  static StormConfig configure(CommandLine line) throws UsageException {
+  /** What the command line asks for: the storm, and where the charts go. */
+  record Options(StormConfig config, Path outputDir, Path json, String only) {}
+
+  static Options configure(CommandLine line) throws UsageException {
     StormConfig defaults = StormConfig.defaults();
     int hubs = (int) line.whole("hubs", defaults.hubs(), 1, 10_000_000);
     int capacity = (int) line.whole("capacity", defaults.capacity(), 1, 100_000_000);
+    int servers = (int) line.whole("servers", defaults.servers(), 1, 1_000);
     long seed = line.whole("seed", defaults.seed(), Long.MIN_VALUE, Long.MAX_VALUE);
     int duration = (int) line.whole("duration", defaults.durationSeconds(), 1, 86_400);
     double timeout = line.decimal("timeout", StormConfig.DEFAULT_TIMEOUT_SECONDS, 0.001, 3_600);
-    String out = line.string("out", defaults.outputDir().toString());
+    String out = line.string("out", DEFAULT_OUTPUT_DIR.toString());
     if (out.isBlank()) {
       throw new UsageException("--out must name a folder");
     }
-    return new StormConfig(
-        hubs, capacity, seed, duration, Math.round(timeout * 1e9), Path.of(out));
+    String json = line.string("json", null);
+    if (json != null && json.isBlank()) {
+      throw new UsageException("--json must name a file");
+    }
+    return new Options(new StormConfig(hubs, capacity, servers, seed, duration, Math.round(timeout * 1e9)),
+        Path.of(out), json == null ? null : Path.of(json), line.string("only", ""));
   }
 
   /**
-   * Runs every strategy on the same storm, in parallel on up to as many threads as there are
-   * processors (each run is single-threaded and deterministic), printing progress.
+   * Runs every strategy on the same storm, in parallel, printing progress.
    */
   static List<SimulationResult> simulate(
       StormConfig config, List<Strategy> strategies, PrintStream out) {
     out.printf(Locale.ROOT, "Simulating %,d hubs under %d strategies, %,d s after the drop...%n",
         config.hubs(), strategies.size(), config.durationSeconds());
-    int threads = Math.max(1, Math.min(strategies.size(), Runtime.getRuntime().availableProcessors()));
-    ExecutorService pool = Executors.newFixedThreadPool(threads, runnable -> {
-      Thread thread = new Thread(runnable, "storm-simulation");
-      thread.setDaemon(true);
-      return thread;
-    });
     Progress progress = new Progress(strategies, out);
     long started = System.nanoTime();
-    try {
-      List<Future<SimulationResult>> futures = new ArrayList<>();
-      for (int i = 0; i < strategies.size(); i++) {
-        int index = i;
-        Simulation simulation = new Simulation(config, strategies.get(i), i);
-        futures.add(pool.submit(() -> {
-          long start = System.nanoTime();
-          SimulationResult result = simulation.run(percent -> progress.update(index, percent));
-          progress.done(index, System.nanoTime() - start);
-          return result;
-        }));
-      }
-      List<SimulationResult> results = new ArrayList<>();
-      for (Future<SimulationResult> future : futures) {
-        results.add(future.get());
-      }
-      out.printf(Locale.ROOT, "Simulated in %.1f s.%n", (System.nanoTime() - started) / 1e9);
-      return results;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while simulating", e);
-    } catch (ExecutionException e) {
-      throw new IllegalStateException("a simulation failed", e.getCause());
-    } finally {
-      pool.shutdownNow();
-    }
+    List<SimulationResult> results = Simulation.runAll(config, strategies, progress);
+    out.printf(Locale.ROOT, "Simulated in %.1f s.%n", (System.nanoTime() - started) / 1e9);
+    return results;
   }
 
   /** Prints overall progress in steps of 10 % and a line per finished strategy. */
-  private static final class Progress {
+  private static final class Progress implements Simulation.Progress {
     private final List<Strategy> strategies;
     private final PrintStream out;
     private final AtomicIntegerArray percent;
@@ -175,7 +181,8 @@ public final class StormSimulator {
       this.percent = new AtomicIntegerArray(strategies.size());
     }
 
-    void update(int index, int value) {
+    @Override
+    public void update(int index, int value) {
       percent.set(index, value);
       int total = 0;
       for (int i = 0; i < percent.length(); i++) {
@@ -190,7 +197,8 @@ public final class StormSimulator {
       }
     }
 
-    synchronized void done(int index, long nanos) {
+    @Override
+    public synchronized void done(int index, long nanos) {
       out.printf(Locale.ROOT, "  done: %s (%.1f s)%n", strategies.get(index).name(), nanos / 1e9);
     }
   }

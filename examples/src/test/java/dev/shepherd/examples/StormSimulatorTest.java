@@ -41,7 +41,8 @@ class StormSimulatorTest {
   void helpExplainsEveryOptionAndExitsZero() {
     int status = StormSimulator.run(new String[] {"--help"}, out, err);
     assertEquals(0, status);
-    for (String option : new String[] {"--hubs", "--capacity", "--seed", "--duration", "--timeout", "--out"}) {
+    for (String option : new String[] {"--hubs", "--capacity", "--servers", "--seed", "--duration", "--timeout",
+        "--out", "--json", "--only"}) {
       assertTrue(out().contains(option), "help does not mention " + option);
     }
     assertEquals("", err());
@@ -50,7 +51,8 @@ class StormSimulatorTest {
   @ParameterizedTest
   @ValueSource(strings = {
     "--hubs abc", "--hubs 0", "--hubs -5", "--capacity", "--duration 0", "--timeout zero",
-    "--seed 1.5", "--bogus 1", "stray", "--hubs 10 --hubs 20", "--help=yes", "--out="
+    "--seed 1.5", "--bogus 1", "stray", "--hubs 10 --hubs 20", "--help=yes", "--out=", "--servers 0",
+    "--json=", "--only nothing-is-called-this"
   })
   void badOptionsGetAClearMessageAndExitCodeTwo(String line) {
     int status = StormSimulator.run(line.split(" "), out, err);
@@ -70,12 +72,17 @@ class StormSimulatorTest {
   @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void aSmallRunPrintsTheTableAndWritesValidPngCharts() throws IOException {
     Path charts = folder.resolve("charts");
-    int status = StormSimulator.run(
-        new String[] {"--hubs", "2,000", "--capacity=40", "--duration", "300", "--out", charts.toString()},
-        out, err);
+    Path json = folder.resolve("rows").resolve("storm.json");
+    int status = StormSimulator.run(new String[] {"--hubs", "2,000", "--capacity=40", "--duration", "300", "--out",
+        charts.toString(), "--servers", "2", "--json", json.toString()}, out, err);
 
     assertEquals(0, status, err());
     assertTrue(out().contains("peak att/s"), out());
+    assertTrue(out().contains("Shepherd (defaults) "), out());
+    String rows = Files.readString(json);
+    for (String row : new String[] {"1 immediate retry", "Shepherd (defaults)", "Shepherd (defaults), fleet-wide limit"}) {
+      assertTrue(rows.contains("\"strategy\": \"" + row + "\""), rows);
+    }
     for (String name : new String[] {"storm.png", "storm-attempts.png", "storm-connected.png"}) {
       Path file = charts.resolve(name);
       assertTrue(out().contains(file.toAbsolutePath().normalize().toString()), "path not printed: " + name);

@@ -10,6 +10,7 @@ import dev.shepherd.core.Ticker;
 import dev.shepherd.micrometer.RateLimiterMetrics;
 import dev.shepherd.ratelimit.TokenBucket;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
+import dev.shepherd.storm.Strategies;
 import dev.shepherd.testing.ManualClock;
 import io.lettuce.core.RedisURI;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -32,16 +33,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class JpmsCheck {
 
   /** Every library module and the only packages it may export to everybody. */
-  private static final Map<String, Set<String>> API = Map.of(
-      "dev.shepherd.core", Set.of("dev.shepherd.core"),
-      "dev.shepherd.testing", Set.of("dev.shepherd.testing"),
-      "dev.shepherd.backoff", Set.of("dev.shepherd.backoff"),
-      "dev.shepherd.ratelimit", Set.of("dev.shepherd.ratelimit"),
-      "dev.shepherd.ratelimit.redis", Set.of("dev.shepherd.ratelimit.redis"),
-      "dev.shepherd.bulkhead", Set.of("dev.shepherd.bulkhead"),
-      "dev.shepherd.circuitbreaker", Set.of("dev.shepherd.circuitbreaker"),
-      "dev.shepherd.auth", Set.of("dev.shepherd.auth"),
-      "dev.shepherd.micrometer", Set.of("dev.shepherd.micrometer"));
+  private static final Map<String, Set<String>> API = Map.ofEntries(
+      Map.entry("dev.shepherd.core", Set.of("dev.shepherd.core")),
+      Map.entry("dev.shepherd.testing", Set.of("dev.shepherd.testing")),
+      Map.entry("dev.shepherd.backoff", Set.of("dev.shepherd.backoff")),
+      Map.entry("dev.shepherd.ratelimit", Set.of("dev.shepherd.ratelimit")),
+      Map.entry("dev.shepherd.ratelimit.redis", Set.of("dev.shepherd.ratelimit.redis")),
+      Map.entry("dev.shepherd.bulkhead", Set.of("dev.shepherd.bulkhead")),
+      Map.entry("dev.shepherd.circuitbreaker", Set.of("dev.shepherd.circuitbreaker")),
+      Map.entry("dev.shepherd.auth", Set.of("dev.shepherd.auth")),
+      Map.entry("dev.shepherd.micrometer", Set.of("dev.shepherd.micrometer")),
+      Map.entry("dev.shepherd.storm", Set.of("dev.shepherd.storm")));
 
   private static final String CORE_INTERNAL = "dev.shepherd.core.internal";
 
@@ -142,6 +144,9 @@ public final class JpmsCheck {
     String second = auth.authenticate(DeviceCredentials.of("hub-1", secret));
     expect("hub-1".equals(first) && "hub-1".equals(second), "authenticated as " + first + ", " + second);
     expect(backendCalls.get() == 1, "the backend was called " + backendCalls.get() + " times, not once");
+
+    // storm
+    expect(Strategies.fullJitter() != null, "storm has no full-jitter strategy");
 
     // ratelimit-redis, and Lettuce (an automatic module) read through its requires transitive.
     RedisURI uri = RedisURI.create("redis://127.0.0.1:6379");

@@ -12,6 +12,8 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.function.Function;
 import java.util.function.Predicate;
+import java.util.function.ToDoubleFunction;
+import java.util.function.ToIntFunction;
 import java.util.function.ToLongFunction;
 
 /**
@@ -33,6 +35,16 @@ import java.util.function.ToLongFunction;
  *     <tr><td>{@code shepherd.ratelimit.redis.fallback.time}</td><td>function counter, seconds</td>
  *         <td>total time spent on the fallback (Prometheus:
  *         {@code shepherd_ratelimit_redis_fallback_time_seconds_total})</td></tr>
+ *     <tr><td>{@code shepherd.ratelimit.redis.fallback.share}</td><td>gauge, permits per second</td>
+ *         <td>this server's share, what the local fallback admits (per key for a keyed limiter)</td></tr>
+ *     <tr><td>{@code shepherd.ratelimit.redis.fleet.servers}</td><td>gauge</td>
+ *         <td>the servers the share is computed for: live ones from heartbeats, the fleet-size source
+ *         during an outage, or {@code expectedServers}</td></tr>
+ *     <tr><td>{@code shepherd.ratelimit.redis.fleet.rate}</td><td>gauge, permits per second</td>
+ *         <td>the fleet-wide rate (per key for a keyed limiter)</td></tr>
+ *     <tr><td>{@code shepherd.ratelimit.redis.lease.outstanding}</td><td>gauge</td>
+ *         <td>permits leased from Redis and not yet spent ({@link RedisRateLimiter} only; 0 without
+ *         lease mode)</td></tr>
  *   </tbody>
  * </table>
  */
@@ -51,9 +63,15 @@ public final class RedisRateLimiterMetrics {
   public static MeterBinder of(RedisRateLimiter limiter, Tag... extraTags) {
     Objects.requireNonNull(limiter, "limiter");
     Tags tags = Binders.tags(limiter.name(), "RedisRateLimiter", extraTags);
-    return registry -> bind(registry, tags, limiter, RedisRateLimiter::grantedCount,
-        RedisRateLimiter::rejectedCount, RedisRateLimiter::redisErrorCount, RedisRateLimiter::fallbackCount,
-        RedisRateLimiter::fallbackActive, RedisRateLimiter::timeInFallback);
+    return registry -> {
+      bind(registry, tags, limiter, RedisRateLimiter::grantedCount,
+          RedisRateLimiter::rejectedCount, RedisRateLimiter::redisErrorCount, RedisRateLimiter::fallbackCount,
+          RedisRateLimiter::fallbackActive, RedisRateLimiter::timeInFallback);
+      bindFleet(registry, tags, limiter, RedisRateLimiter::fleetServers, l -> l.fallbackShare().permitsPerSecond(),
+          l -> l.rate().permitsPerSecond());
+      Gauge.builder("shepherd.ratelimit.redis.lease.outstanding", limiter, RedisRateLimiter::leasedPermits)
+          .description("Permits leased from Redis and not yet spent").tags(tags).register(registry);
+    };
   }
 
   /**
@@ -67,10 +85,25 @@ public final class RedisRateLimiterMetrics {
   public static MeterBinder of(RedisKeyedRateLimiter limiter, Tag... extraTags) {
     Objects.requireNonNull(limiter, "limiter");
     Tags tags = Binders.tags(limiter.name(), "RedisKeyedRateLimiter", extraTags);
-    return registry -> bind(registry, tags, limiter, RedisKeyedRateLimiter::grantedCount,
-        RedisKeyedRateLimiter::rejectedCount, RedisKeyedRateLimiter::redisErrorCount,
-        RedisKeyedRateLimiter::fallbackCount, RedisKeyedRateLimiter::fallbackActive,
-        RedisKeyedRateLimiter::timeInFallback);
+    return registry -> {
+      bind(registry, tags, limiter, RedisKeyedRateLimiter::grantedCount,
+          RedisKeyedRateLimiter::rejectedCount, RedisKeyedRateLimiter::redisErrorCount,
+          RedisKeyedRateLimiter::fallbackCount, RedisKeyedRateLimiter::fallbackActive,
+          RedisKeyedRateLimiter::timeInFallback);
+      bindFleet(registry, tags, limiter, RedisKeyedRateLimiter::fleetServers,
+          l -> l.fallbackShare().permitsPerSecond(), l -> l.rate().permitsPerSecond());
+    };
+  }
+
+  private static <T> void bindFleet(MeterRegistry registry, Tags tags, T limiter, ToIntFunction<T> servers,
+      ToDoubleFunction<T> share, ToDoubleFunction<T> fleetRate) {
+    Gauge.builder("shepherd.ratelimit.redis.fleet.servers", limiter, l -> servers.applyAsInt(l))
+        .description("Servers the fallback share is computed for").tags(tags).register(registry);
+    Gauge.builder("shepherd.ratelimit.redis.fallback.share", limiter, share)
+        .description("This server's share of the rate, permits per second, admitted by the local fallback")
+        .tags(tags).register(registry);
+    Gauge.builder("shepherd.ratelimit.redis.fleet.rate", limiter, fleetRate)
+        .description("The fleet-wide rate, permits per second").tags(tags).register(registry);
   }
 
   private static <T> void bind(MeterRegistry registry, Tags tags, T limiter, ToLongFunction<T> granted,

@@ -25,6 +25,9 @@
  *       {@link dev.shepherd.ratelimit.KeyedTokenBucket} (one token bucket per device or address,
  *       never more than {@code maxKeys} of them; refilled buckets are dropped, busy ones never) and
  *       fleet-wide by {@code ratelimit-redis}.
+ *   <li>{@link dev.shepherd.ratelimit.SlotAdmission}: reconnect-slot admission for storms: every
+ *       caller it refuses gets its own slot, spaced at the admission rate, and a
+ *       {@link dev.shepherd.ratelimit.SlotTicket} any server sharing the key honours.
  *   <li>{@link dev.shepherd.ratelimit.RateLimitExceededException}: the rejection, naming the limiter
  *       and carrying the exact retry-after, also as an HTTP {@code Retry-After} value.
  * </ul>

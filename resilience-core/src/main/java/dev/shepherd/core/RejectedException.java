@@ -17,6 +17,12 @@ import java.util.Optional;
  * clients, for example as an HTTP {@code Retry-After} header. Clients should honour the hint
  * <em>with jitter added above it</em>, so a fleet told "come back in 30 s" does not return at once.
  *
+ * <p>A hint is either <em>shared</em> (the default: every refused caller may be told the same time,
+ * so each adds jitter in proportion to it) or a <em>personal slot</em> ({@link #isPersonalSlot()}):
+ * a time the refusing policy reserved for this caller alone, spread from other callers' slots at
+ * the rate it will admit. A client keeps a personal slot, adding only a small fixed jitter, and
+ * does not grow its backoff for it.
+ *
  * <p>Rejections are expected control flow under load (a storm may produce thousands a second), so
  * they do not capture a stack trace; the message names the instance, which is what locates them.
  * Instances are immutable.
@@ -29,6 +35,8 @@ public class RejectedException extends RuntimeException {
   private final String policyName;
   /** Nanoseconds until the call would be accepted, or -1 when unknown. */
   private final long retryAfterNanos;
+  /** Whether {@link #retryAfterNanos} is a slot reserved for this caller alone. */
+  private final boolean personalSlot;
 
   /**
    * Creates a rejection.
@@ -59,6 +67,7 @@ public class RejectedException extends RuntimeException {
     this.policyName = Objects.requireNonNull(policyName, "policyName");
     this.retryAfterNanos =
         retryAfter == null ? -1 : Durations.toNanosSaturated(Checks.nonNegative(retryAfter, "retryAfter"));
+    this.personalSlot = false;
   }
 
   /**
@@ -71,9 +80,26 @@ public class RejectedException extends RuntimeException {
    * @throws IllegalArgumentException if {@code retryAfterNanos} is negative
    */
   public RejectedException(String policyName, String message, long retryAfterNanos) {
+    this(policyName, message, retryAfterNanos, false);
+  }
+
+  /**
+   * Creates a rejection whose retry-after hint, in nanoseconds, is either shared or a slot reserved
+   * for this caller alone.
+   *
+   * @param policyName the name of the refusing policy instance
+   * @param message the detail message; should name the instance and the limit that was hit
+   * @param retryAfterNanos nanoseconds until the call would be accepted, zero or more
+   * @param personalSlot {@code true} if the policy reserved that time for this caller alone (see
+   *     {@link #isPersonalSlot()}), {@code false} for a hint other callers may share
+   * @throws NullPointerException if {@code policyName} or {@code message} is null
+   * @throws IllegalArgumentException if {@code retryAfterNanos} is negative
+   */
+  public RejectedException(String policyName, String message, long retryAfterNanos, boolean personalSlot) {
     super(Objects.requireNonNull(message, "message"), null, false, false);
     this.policyName = Objects.requireNonNull(policyName, "policyName");
     this.retryAfterNanos = Checks.nonNegative(retryAfterNanos, "retryAfterNanos");
+    this.personalSlot = personalSlot;
   }
 
   /**
@@ -101,5 +127,17 @@ public class RejectedException extends RuntimeException {
    */
   public long retryAfterNanos() {
     return retryAfterNanos;
+  }
+
+  /**
+   * Returns whether the retry-after is a personal slot: a time the refusing policy reserved for
+   * this caller alone, rather than a hint it may give every refused caller. A client should come
+   * back at a personal slot with only a small fixed jitter (spreading it further would undo the
+   * spacing the policy chose), and should not grow its backoff for the refusal.
+   *
+   * @return {@code true} for a personal slot, {@code false} for a shared hint or none
+   */
+  public boolean isPersonalSlot() {
+    return personalSlot;
   }
 }

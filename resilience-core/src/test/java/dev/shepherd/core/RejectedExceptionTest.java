@@ -1,7 +1,9 @@
 package dev.shepherd.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.Duration;
 import java.util.Optional;
@@ -22,6 +24,17 @@ class RejectedExceptionTest {
   void aHintGivenInNanosIsExact() {
     RejectedException e = new RejectedException("connect", "no", 123_456_789L);
     assertEquals(Optional.of(Duration.ofNanos(123_456_789L)), e.retryAfter());
+  }
+
+  @Test
+  void aHintIsSharedUnlessThePolicySaysItIsAPersonalSlot() {
+    assertFalse(new RejectedException("connect", "no", 5L).isPersonalSlot());
+    assertFalse(new RejectedException("connect", "no", Duration.ofSeconds(1)).isPersonalSlot());
+    assertFalse(new RejectedException("connect", "no", 5L, false).isPersonalSlot());
+    RejectedException slot = new RejectedException("connect", "your slot", 5L, true);
+    assertTrue(slot.isPersonalSlot());
+    assertEquals(5L, slot.retryAfterNanos());
+    assertThrows(IllegalArgumentException.class, () -> new RejectedException("connect", "no", -1L, true));
   }
 
   @Test

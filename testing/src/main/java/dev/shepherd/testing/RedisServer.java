@@ -16,6 +16,8 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -74,12 +76,42 @@ public final class RedisServer implements AutoCloseable {
   private final Path executable;
   private final Path dir;
   private final int port;
+  private final List<String> arguments;
   private volatile Process process;
 
-  private RedisServer(Path executable, Path dir, int port) {
+  /**
+   * What a launcher adds to the command line of one server: arguments before the standard ones (a
+   * configuration file) and after them (cluster or replication settings). May write files into
+   * the server's directory; called once per start attempt, with that attempt's port.
+   */
+  interface Options {
+    /**
+     * Returns the whole command line after the executable, given the standard arguments.
+     *
+     * @throws IOException if a file the server needs could not be written
+     */
+    List<String> arguments(Path dir, int port, List<String> standard) throws IOException;
+
+    /** The same, for options that only append to the standard arguments. */
+    static Options appending(Extra extra) {
+      return (dir, port, standard) -> {
+        List<String> all = new ArrayList<>(standard);
+        all.addAll(extra.arguments(dir, port));
+        return all;
+      };
+    }
+  }
+
+  /** Arguments appended to the standard ones. */
+  interface Extra {
+    List<String> arguments(Path dir, int port) throws IOException;
+  }
+
+  private RedisServer(Path executable, Path dir, int port, List<String> arguments) {
     this.executable = executable;
     this.dir = dir;
     this.port = port;
+    this.arguments = arguments;
   }
 
   /**
@@ -156,17 +188,33 @@ public final class RedisServer implements AutoCloseable {
    *     (its log is in the message)
    */
   public static RedisServer start() {
+    return start("redis", Options.appending(NONE));
+  }
+
+  private static final Extra NONE = (dir, port) -> List.of();
+
+  /**
+   * Starts a server with {@code options} on a free loopback port (5 attempts on fresh ports).
+   *
+   * @param tag the start of its temporary directory's name
+   */
+  static RedisServer start(String tag, Options options) {
     Path exe = requireInstalled();
     IOException last = null;
     for (int attempt = 0; attempt < START_ATTEMPTS; attempt++) {
       int port = freePort();
       Path dir;
       try {
-        dir = Files.createTempDirectory("shepherd-redis-" + port + "-");
+        dir = Files.createTempDirectory("shepherd-" + tag + "-" + port + "-");
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
-      RedisServer server = new RedisServer(exe, dir, port);
+      RedisServer server;
+      try {
+        server = new RedisServer(exe, dir, port, List.copyOf(options.arguments(dir, port, standard(dir, port))));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
       try {
         server.launch();
         return server;
@@ -205,6 +253,25 @@ public final class RedisServer implements AutoCloseable {
   public boolean isRunning() {
     Process p = process;
     return p != null && p.isAlive();
+  }
+
+  /**
+   * Returns one section of {@code INFO} as its {@code field -> value} pairs, for example
+   * {@code info("replication").get("master_repl_offset")}.
+   *
+   * @param section the section, such as {@code "replication"} or {@code "server"}
+   * @return the fields in the order Redis lists them
+   * @throws UncheckedIOException if the server does not answer
+   * @throws IllegalStateException if it answers with an error
+   */
+  public Map<String, String> info(String section) {
+    Objects.requireNonNull(section, "section");
+    return Resp.fields(Resp.once(port, "INFO", section));
+  }
+
+  /** The server's private working directory. */
+  Path dir() {
+    return dir;
   }
 
   /**
@@ -282,9 +349,8 @@ public final class RedisServer implements AutoCloseable {
     }
   }
 
-  private void launch() throws IOException {
-    ProcessBuilder pb = new ProcessBuilder(
-        executable.toString(),
+  private static List<String> standard(Path dir, int port) {
+    return List.of(
         "--port", Integer.toString(port),
         "--bind", HOST,
         "--save", "",
@@ -292,6 +358,13 @@ public final class RedisServer implements AutoCloseable {
         "--daemonize", "no",
         "--dir", dir.toString(),
         "--loglevel", "warning");
+  }
+
+  private void launch() throws IOException {
+    List<String> command = new ArrayList<>(arguments.size() + 1);
+    command.add(executable.toString());
+    command.addAll(arguments);
+    ProcessBuilder pb = new ProcessBuilder(command);
     pb.redirectErrorStream(true);
     pb.redirectOutput(dir.resolve("redis.log").toFile());
     Process p = pb.start();
@@ -344,7 +417,7 @@ public final class RedisServer implements AutoCloseable {
     }
   }
 
-  private static int freePort() {
+  static int freePort() {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
       s.setReuseAddress(true);
       return s.getLocalPort();

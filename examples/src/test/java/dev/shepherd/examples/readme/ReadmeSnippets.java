@@ -27,6 +27,12 @@ import dev.shepherd.core.RejectedException;
 import dev.shepherd.core.RetryAfter;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
+import dev.shepherd.ratelimit.KeyedRateLimiter;
+import dev.shepherd.ratelimit.KeyedTokenBucket;
+import dev.shepherd.ratelimit.LeakyBucketShaper;
+import dev.shepherd.ratelimit.SlotAdmission;
+import dev.shepherd.ratelimit.SlotRefusedException;
+import dev.shepherd.ratelimit.SlotTicket;
 import dev.shepherd.ratelimit.TokenBucket;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
 import dev.shepherd.testing.ManualClock;
@@ -98,6 +104,27 @@ final class ReadmeSnippets {
 
   static Response tooManyRequests(String retryAfter) {
     return new Response(429, retryAfter);
+  }
+
+  /** A server's view of a request, in the slot admission snippet. */
+  interface ServerRequest {
+    String header(String name);
+  }
+
+  /** The response a server builds, in the slot admission snippet; records what it was given. */
+  static final class ServerResponse {
+    int status = 200;
+    final java.util.Map<String, String> headers = new java.util.LinkedHashMap<>();
+
+    ServerResponse status(int code) {
+      status = code;
+      return this;
+    }
+
+    ServerResponse header(String name, String value) {
+      headers.put(name, value);
+      return this;
+    }
   }
 
   /** The code under test in the ManualClock snippet: a client that sleeps 1 s, then 2 s. */
@@ -253,13 +280,39 @@ final class ReadmeSnippets {
     link.close();
   }
 
-  static Response tokenBucket() {
+  /** The database the shaper feeds, as the README's snippet calls it. */
+  interface Db {
+    int write(String row) throws Exception;
+  }
+
+  static Response tokenBucket(Db db, String row) throws Exception {
     // README:begin
     TokenBucket connect = TokenBucket.builder().name("connect").rate(100, Duration.ofSeconds(1)).burst(200).build();
     long wait = connect.acquireOrRetryAfterNanos(1);          // 0 = granted, else nanoseconds until yes
     if (wait > 0) return tooManyRequests(RetryAfter.formatNanos(wait)); // 429 + Retry-After
+
+    KeyedRateLimiter<String> perDevice = KeyedTokenBucket.builder().rate(6, Duration.ofMinutes(1)).burst(3).build();
+    LeakyBucketShaper toDb = LeakyBucketShaper.builder().rate(200, Duration.ofSeconds(1))
+        .maxQueueDelay(Duration.ofMillis(500)).build();
+    toDb.call(() -> db.write(row));                           // waits for its turn, or refused at once
     // README:end
+    perDevice.tryAcquire("hub-1");
     return new Response(200, "");
+  }
+
+  static ServerResponse slotAdmission(byte[] sharedKey, long deviceKey, ServerRequest request,
+      ServerResponse response) {
+    // README:begin
+    SlotAdmission admission = SlotAdmission.builder().name("connect").permitsPerSecond(250)
+        .ticketKey(sharedKey).build();                          // 16 bytes every connect server knows
+    try {
+      admission.acquire(deviceKey, SlotTicket.parse(request.header(SlotAdmission.TICKET_HEADER)));
+    } catch (SlotRefusedException refused) {                   // a personal slot, with its ticket
+      response.status(429).header("Retry-After", refused.retryAfterHeader());
+      refused.slotHeader().ifPresent(slot -> response.header(SlotAdmission.SLOT_HEADER, slot));
+    }
+    // README:end
+    return response;
   }
 
   static Quote bulkhead(Inventory inventory, String sku, Partner client, String order) throws Exception {

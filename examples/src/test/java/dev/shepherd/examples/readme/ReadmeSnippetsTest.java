@@ -86,9 +86,11 @@ class ReadmeSnippetsTest {
     ReadmeSnippets.manualScheduler(new ReadmeSnippets.Api());
     Duration first = ReadmeSnippets.backoff();
     assertTrue(first.compareTo(Duration.ZERO) >= 0 && first.compareTo(Duration.ofSeconds(1)) <= 0, first.toString());
-    assertEquals(200, ReadmeSnippets.tokenBucket().status(), "a fresh bucket grants");
+    assertEquals(200, ReadmeSnippets.tokenBucket(row -> 1, "row").status(), "a fresh bucket grants");
     assertEquals(new ReadmeSnippets.Verdict(true), ReadmeSnippets.deadlineGuard(name -> "2000",
         (device, secret) -> new ReadmeSnippets.Verdict(device.equals("hub-42")), "hub-42", new byte[0]));
+    assertEquals(200, ReadmeSnippets.slotAdmission(new byte[16], 42L, name -> null, new ReadmeSnippets.ServerResponse())
+        .status, "a fresh admission admits");
     ExecutorService calls = Executors.newFixedThreadPool(2);
     try {
       ReadmeSnippets.CloudApi api = new ReadmeSnippets.CloudApi();

@@ -7,8 +7,11 @@ import dev.shepherd.core.Ticker;
 import dev.shepherd.ratelimit.Rate;
 import dev.shepherd.ratelimit.TokenBucket;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import java.time.Duration;
 import java.util.Objects;
+import java.util.UUID;
+import java.util.function.IntSupplier;
 
 /**
  * The settings both public builders share; validated as they are set and again in
@@ -20,9 +23,18 @@ final class Config {
   static final String DEFAULT_PREFIX = "shepherd:ratelimit:";
   /** The longest configured key or prefix, in UTF-8 bytes. */
   static final int MAX_CONFIGURED_KEY_BYTES = 1024;
+  /** The longest heartbeat interval: a day. */
+  static final Duration MAX_HEARTBEAT = Duration.ofDays(1);
 
   String name;
+  /** The connection, standalone or master-replica; null when a cluster connection was set. */
   StatefulRedisConnection<String, String> connection;
+  /** The cluster connection; null when a standalone or master-replica connection was set. */
+  StatefulRedisClusterConnection<String, String> clusterConnection;
+  int lease;
+  Duration heartbeat;
+  IntSupplier fleetSize;
+  String serverId = UUID.randomUUID().toString();
   Rate rate;
   int burst;
   boolean burstSet;
@@ -38,12 +50,87 @@ final class Config {
     this.name = defaultName;
   }
 
+  /** A copy, so a built limiter never sees later changes to its builder. */
+  Config copy() {
+    Config c = new Config(name);
+    c.connection = connection;
+    c.clusterConnection = clusterConnection;
+    c.lease = lease;
+    c.heartbeat = heartbeat;
+    c.fleetSize = fleetSize;
+    c.serverId = serverId;
+    c.rate = rate;
+    c.burst = burst;
+    c.burstSet = burstSet;
+    c.timeout = timeout;
+    c.coolDown = coolDown;
+    c.failurePolicy = failurePolicy;
+    c.expectedServers = expectedServers;
+    c.ticker = ticker;
+    c.sleeper = sleeper;
+    c.listener = listener;
+    return c;
+  }
+
   void name(String name) {
     this.name = Checks.notBlank(name, "name");
   }
 
   void connection(StatefulRedisConnection<String, String> connection) {
     this.connection = Objects.requireNonNull(connection, "connection");
+    this.clusterConnection = null;
+  }
+
+  void connection(StatefulRedisClusterConnection<String, String> connection) {
+    this.clusterConnection = Objects.requireNonNull(connection, "connection");
+    this.connection = null;
+  }
+
+  /** Where the scripts run; built when the limiter is, so no builder setter touches the connection. */
+  RedisTarget target() {
+    return connection != null ? RedisTarget.of(connection) : RedisTarget.of(clusterConnection);
+  }
+
+  void lease(int lease) {
+    this.lease = Checks.atLeast(lease, 1, "lease");
+  }
+
+  void heartbeat(Duration heartbeat) {
+    this.heartbeat = Checks.positive(heartbeat, "heartbeat");
+    Checks.check(heartbeat.compareTo(MAX_HEARTBEAT) <= 0, "heartbeat", "at most " + MAX_HEARTBEAT, heartbeat);
+  }
+
+  void fleetSize(IntSupplier fleetSize) {
+    this.fleetSize = Objects.requireNonNull(fleetSize, "fleetSize");
+  }
+
+  void serverId(String serverId) {
+    this.serverId = checkConfiguredKey(serverId, "serverId", false);
+  }
+
+  /** The count the share starts from: the fleet-size source's, if it answers, else expectedServers. */
+  int initialServers() {
+    return Fleet.initialCount(fleetSize, expectedServers);
+  }
+
+  /** Whether the share follows the fleet (heartbeats, a fleet-size source, or both). */
+  boolean fleetTracked() {
+    return heartbeat != null || fleetSize != null;
+  }
+
+  /** How often the count is updated: the heartbeat, or 1 s for a source alone. */
+  Duration fleetInterval() {
+    return heartbeat != null ? heartbeat : Duration.ofSeconds(1);
+  }
+
+  /** How long a heartbeat counts: three intervals, so one late heartbeat does not drop a server. */
+  long fleetTtlMillis() {
+    return Math.max(1, fleetInterval().toMillis() * 3);
+  }
+
+  /** The fleet's sorted set: {@code "shepherd:fleet:" + name}, beside, never inside, the limits' keys. */
+  String fleetKey() {
+    return "shepherd:fleet:" + name;
   }
 
   void rate(Rate rate) {
@@ -93,13 +180,16 @@ final class Config {
    * not, the message names {@code expectedServers}, the setting that made it so.
    */
   RedisRate rate() {
-    if (connection == null) {
+    if (connection == null && clusterConnection == null) {
       throw new IllegalStateException("connection must be set: call connection(redisClient.connect())");
     }
     if (rate == null) {
       throw new IllegalStateException("rate must be set: call rate(Rate) or rate(permits, period)");
     }
     RedisRate redisRate = RedisRate.of(rate, burst);
+    if (lease > burst) {
+      throw Checks.invalid("lease", "at most the burst, " + burst, lease);
+    }
     try {
       TokenBucket.builder().rate(localRate()).burst(localBurst()).ticker(() -> 0).build();
     } catch (IllegalArgumentException | ArithmeticException e) {
@@ -112,12 +202,26 @@ final class Config {
 
   /** The burst of this server's share: {@code max(1, burst / expectedServers)}. */
   int localBurst() {
-    return Math.max(1, burst / expectedServers);
+    return shareBurst(expectedServers);
   }
 
   /** This server's share: {@code permits} per {@code period × expectedServers}. */
   Rate localRate() {
-    return Rate.of(rate.permits(), rate.period().multipliedBy(expectedServers));
+    return shareRate(expectedServers);
+  }
+
+  /** The burst of one server's share among {@code servers}: {@code max(1, burst / servers)}. */
+  int shareBurst(int servers) {
+    return Math.max(1, burst / servers);
+  }
+
+  /**
+   * One server's share among {@code servers}: {@code permits} per {@code period × servers}.
+   *
+   * @throws ArithmeticException if the period overflows
+   */
+  Rate shareRate(int servers) {
+    return Rate.of(rate.permits(), rate.period().multipliedBy(servers));
   }
 
   EventListener guardedListener() {

@@ -1,8 +1,5 @@
 package dev.shepherd.ratelimit.redis;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.util.List;
 
 /*
@@ -98,8 +95,11 @@ final class GcraScript {
       return {1, wait, now}
       """;
 
+  /** The script with its SHA-1. */
+  static final LuaScript SCRIPT = new LuaScript(SOURCE);
+
   /** The script's SHA-1 in lowercase hex, as {@code SCRIPT LOAD} returns it. */
-  static final String SHA = sha1Hex(SOURCE);
+  static final String SHA = SCRIPT.sha;
 
   /** The largest wait a valid reply can carry, in microseconds: MAX_DEBT + tau, with room. */
   static final long MAX_WAIT_MICROS = 1L << 53;
@@ -145,16 +145,4 @@ final class GcraScript {
         "unexpected reply from the Shepherd GCRA script (expected [0|1, wait, now]): " + text);
   }
 
-  private static String sha1Hex(String text) {
-    try {
-      byte[] digest = MessageDigest.getInstance("SHA-1").digest(text.getBytes(StandardCharsets.UTF_8));
-      StringBuilder hex = new StringBuilder(40);
-      for (byte b : digest) {
-        hex.append(Character.forDigit((b >> 4) & 0xF, 16)).append(Character.forDigit(b & 0xF, 16));
-      }
-      return hex.toString();
-    } catch (NoSuchAlgorithmException e) {
-      throw new ExceptionInInitializerError(e); // every JRE has SHA-1
-    }
-  }
 }

@@ -8,11 +8,8 @@ import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
+import dev.shepherd.ratelimit.Rate;
 import io.lettuce.core.RedisCommandExecutionException;
-import io.lettuce.core.RedisFuture;
-import io.lettuce.core.RedisNoScriptException;
-import io.lettuce.core.ScriptOutputType;
-import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -30,8 +27,10 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * One round trip. A check is one EVALSHA of GcraScript on one key; the script decides and writes
  * atomically, so there is no client-side read-modify-write and no retry loop. Only after a restart
- * or failover (the script cache is empty: NOSCRIPT) does a check take three: SCRIPT LOAD, then the
- * EVALSHA again, once. The whole sequence shares one deadline, the configured timeout, measured on
+ * or failover (the script cache is empty: NOSCRIPT) does a check take two: the EVALSHA, then one
+ * EVAL of the source on the same key (RedisTarget, which also hides standalone, master-replica and
+ * cluster connections behind "run this script on this key"). The whole sequence shares one
+ * deadline, the configured timeout, measured on
  * System.nanoTime (real time, because it bounds real network waits; the injected ticker times the
  * circuit and the fallback). A command that misses the deadline is cancelled (Lettuce then never
  * writes it if it has not yet; one already sent may still run, which only ever uses up permits,
@@ -51,6 +50,10 @@ import java.util.concurrent.atomic.LongAdder;
  * asynchronous SCRIPT LOAD with the timeout, which proves Redis answers and reloads the script an
  * empty cache needs.
  *
+ * Leases and the fleet. In lease mode (Lease, with its proof) a check first spends from the
+ * lease (one CAS), and only an empty lease costs a script call; the fleet count (Fleet) is updated
+ * on checks once per interval, and each change re-rates the local share (Local.share).
+ *
  * Cost. The limiter itself adds no lock and, on the common request (one permit, no wait), no
  * allocation on the Redis path beyond what Lettuce allocates for the command (the argument array
  * is shared; the keyed limiter adds the key); grants emit no event. Rejections, errors and state
@@ -67,7 +70,16 @@ final class RedisGcra {
 
     int burst();
 
+    /** This server's share now. */
+    Rate rate();
+
     String describe();
+
+    /**
+     * Re-rates the share for {@code servers} servers; {@code onFallback} says whether it is in use
+     * now (a new share then starts empty, so a change never hands out an extra burst).
+     */
+    void share(int servers, boolean onFallback);
   }
 
   /** {@link #ask} result: Redis did not answer in time or is not serving. */
@@ -84,7 +96,11 @@ final class RedisGcra {
   final RedisCircuit circuit;
   final FailurePolicy policy;
   final int expectedServers;
-  private final RedisAsyncCommands<String, String> redis;
+  private final RedisTarget target;
+  /** Lease mode's batch of permits, or null. */
+  private final Lease lease;
+  /** The live-server count behind the share, or null when the share is fixed. */
+  private final Fleet fleet;
   private final String intervalArg;
   private final String scaleArg;
   private final String tauArg;
@@ -107,7 +123,7 @@ final class RedisGcra {
     this.rate = rate;
     this.policy = config.failurePolicy;
     this.expectedServers = config.expectedServers;
-    this.redis = config.connection.async();
+    this.target = config.target();
     this.intervalArg = Long.toString(rate.interval);
     this.scaleArg = Long.toString(rate.scale);
     this.tauArg = Long.toString(rate.tau);
@@ -118,11 +134,17 @@ final class RedisGcra {
     this.sleeper = config.sleeper;
     this.listener = config.guardedListener();
     this.circuit = new RedisCircuit(config.ticker, coolDownNanos, timeoutNanos, this::probe, transitions());
-    // Best effort, so the first check usually finds the script cached; failures are harmless.
-    try {
-      timed(redis.scriptLoad(GcraScript.SOURCE), System.nanoTime() + timeoutNanos).exceptionally(e -> null);
-    } catch (RuntimeException e) {
-      // The connection is unusable now; the first check will find out and open the circuit.
+    this.lease = config.lease > 0 ? new Lease(config.lease) : null;
+    this.fleet = config.fleetTracked()
+        ? new Fleet(target, config.fleetKey(), config.serverId, Durations.toNanosSaturated(config.fleetInterval()),
+            config.fleetTtlMillis(), timeoutNanos, config.ticker, config.fleetSize, config.initialServers(),
+            n -> local.share(n, circuit.isOpen()), config.heartbeat != null)
+        : null;
+    // Best effort, so the first check usually finds the scripts cached; failures are harmless.
+    long deadline = System.nanoTime() + timeoutNanos;
+    target.load(GcraScript.SCRIPT, deadline).exceptionally(e -> null);
+    if (lease != null) {
+      target.load(LeaseScript.SCRIPT, deadline).exceptionally(e -> null);
     }
   }
 
@@ -161,8 +183,23 @@ final class RedisGcra {
   /** One check that does not wait: 0 if granted, otherwise the retry-after in nanoseconds. */
   long acquire(String[] keys, String localKey, int permits) {
     checkPermits(permits);
-    if (!circuit.allowed()) {
+    if (lease != null && lease.tryTake(permits)) {
+      granted.increment(); // permits Redis granted to this limiter's lease: one CAS, no round trip
+      return 0;
+    }
+    boolean allowed = circuit.allowed();
+    if (fleet != null) {
+      fleet.tick(allowed);
+    }
+    if (!allowed) {
       return decideLocally(localKey, permits);
+    }
+    if (lease != null && permits <= lease.size) {
+      long r = lease.refillAndTake(permits, (need, want) -> askLease(keys, need, want));
+      if (r != Lease.BUSY) {
+        return settle(r, localKey, permits);
+      }
+      // Another caller is refilling: ask for these permits directly, exactly, without waiting.
     }
     return settle(ask(keys, permits, 0), localKey, permits);
   }
@@ -170,9 +207,38 @@ final class RedisGcra {
   /** The asynchronous {@link #acquire}; the stage never completes exceptionally. */
   CompletableFuture<Long> acquireAsync(String[] keys, String localKey, int permits) {
     checkPermits(permits);
-    if (!circuit.allowed()) {
+    if (lease != null && lease.tryTake(permits)) {
+      granted.increment();
+      return CompletableFuture.completedFuture(0L);
+    }
+    boolean allowed = circuit.allowed();
+    if (fleet != null) {
+      fleet.tick(allowed);
+    }
+    if (!allowed) {
       return CompletableFuture.completedFuture(decideLocally(localKey, permits));
     }
+    if (lease != null && permits <= lease.size) {
+      return lease.refillAndTakeAsync(permits, (need, want) -> askLeaseAsync(keys, need, want))
+          .thenCompose(r -> r == Lease.BUSY
+              ? afterRefill(keys, localKey, permits)
+              : CompletableFuture.completedFuture(settle(r, localKey, permits)));
+    }
+    return directAsync(keys, localKey, permits);
+  }
+
+  /** Another caller's refill is in flight: once it settles, the lease again, else Redis directly. */
+  private CompletableFuture<Long> afterRefill(String[] keys, String localKey, int permits) {
+    return lease.afterAsyncRefill().thenCompose(ignored -> {
+      if (lease.tryTake(permits)) {
+        granted.increment();
+        return CompletableFuture.completedFuture(0L);
+      }
+      return directAsync(keys, localKey, permits);
+    });
+  }
+
+  private CompletableFuture<Long> directAsync(String[] keys, String localKey, int permits) {
     return evalAsync(keys, args(permits, 0)).handle((reply, error) -> {
       long r;
       if (error != null) {
@@ -189,7 +255,15 @@ final class RedisGcra {
     checkPermits(permits);
     Objects.requireNonNull(maxWait, "maxWait");
     Checks.nonNegative(maxWait, "maxWait");
-    if (!circuit.allowed()) {
+    if (lease != null && lease.tryTake(permits)) {
+      granted.increment();
+      return true;
+    }
+    boolean allowed = circuit.allowed();
+    if (fleet != null) {
+      fleet.tick(allowed);
+    }
+    if (!allowed) {
       return decideLocally(localKey, permits, maxWait);
     }
     long maxWaitMicros = Math.min(Durations.toNanosSaturated(maxWait) / 1000, rate.maxReservationMicros);
@@ -259,49 +333,43 @@ final class RedisGcra {
 
   // ---------------------------------------------------------------- Redis calls
 
-  /** EVALSHA, and on NOSCRIPT one SCRIPT LOAD and one more EVALSHA, all within one timeout. */
+  /** The GCRA script on {@code keys} within one timeout (EVALSHA; EVAL once on NOSCRIPT). */
   Object evalSync(String[] keys, String[] args) throws ExecutionException, TimeoutException {
     long deadline = System.nanoTime() + timeoutNanos;
-    try {
-      return await(redis.<List<Object>>evalsha(GcraScript.SHA, ScriptOutputType.MULTI, keys, args), deadline);
-    } catch (ExecutionException e) {
-      if (!isNoScript(e.getCause())) {
-        throw e;
-      }
-    }
-    loaded(await(redis.scriptLoad(GcraScript.SOURCE), deadline));
-    return await(redis.<List<Object>>evalsha(GcraScript.SHA, ScriptOutputType.MULTI, keys, args), deadline);
+    return await(target.run(GcraScript.SCRIPT, keys, args, deadline), deadline);
   }
 
   private CompletableFuture<List<Object>> evalAsync(String[] keys, String[] args) {
-    long deadline = System.nanoTime() + timeoutNanos;
-    CompletableFuture<List<Object>> first;
-    try {
-      first = timed(redis.<List<Object>>evalsha(GcraScript.SHA, ScriptOutputType.MULTI, keys, args), deadline);
-    } catch (RuntimeException e) {
-      return CompletableFuture.failedFuture(e);
-    }
-    return first
-        .handle((reply, error) -> {
-          if (error == null) {
-            return CompletableFuture.completedFuture(reply);
-          }
-          if (!isNoScript(Causes.unwrap(error))) {
-            return CompletableFuture.<List<Object>>failedFuture(error);
-          }
-          return timed(redis.scriptLoad(GcraScript.SOURCE), deadline).thenCompose(sha -> {
-            loaded(sha);
-            return timed(redis.<List<Object>>evalsha(GcraScript.SHA, ScriptOutputType.MULTI, keys, args), deadline);
-          });
-        })
-        .thenCompose(stage -> stage);
+    return target.run(GcraScript.SCRIPT, keys, args, System.nanoTime() + timeoutNanos);
   }
 
-  private void loaded(String sha) {
-    scriptLoads.increment();
-    if (!GcraScript.SHA.equals(sha)) {
-      throw new IllegalStateException("SCRIPT LOAD answered " + sha + ", expected " + GcraScript.SHA);
+  /** A lease of {@code need..want} permits: taken (> 0), minus the retry-after in µs, or an error code. */
+  private long askLease(String[] keys, int need, int want) {
+    Object reply;
+    try {
+      long deadline = System.nanoTime() + timeoutNanos;
+      reply = await(target.run(LeaseScript.SCRIPT, keys, leaseArgs(need, want), deadline), deadline);
+    } catch (Exception e) {
+      return failed(e);
     }
+    return decodeLeaseOrFail(reply, need, want);
+  }
+
+  private CompletableFuture<Long> askLeaseAsync(String[] keys, int need, int want) {
+    return target.run(LeaseScript.SCRIPT, keys, leaseArgs(need, want), System.nanoTime() + timeoutNanos)
+        .handle((reply, error) -> error != null ? failed(error) : decodeLeaseOrFail(reply, need, want));
+  }
+
+  private long decodeLeaseOrFail(Object reply, int need, int want) {
+    try {
+      return LeaseScript.decode(reply, need, want);
+    } catch (IllegalStateException e) {
+      return failed(e);
+    }
+  }
+
+  private String[] leaseArgs(int need, int want) {
+    return new String[] {intervalArg, scaleArg, tauArg, Integer.toString(need), Integer.toString(want)};
   }
 
   /** Waits for {@code f} until {@code deadline} (System.nanoTime), uninterruptibly; cancels it on timeout. */
@@ -325,16 +393,8 @@ final class RedisGcra {
     }
   }
 
-  /** Completes {@code f} exceptionally at {@code deadline}; Lettuce then does not write it if unsent. */
-  private static <T> CompletableFuture<T> timed(RedisFuture<T> f, long deadline) {
-    CompletableFuture<T> cf = f.toCompletableFuture();
-    return cf.orTimeout(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-  }
-
   static boolean isNoScript(Throwable t) {
-    return t instanceof RedisNoScriptException
-        || (t instanceof RedisCommandExecutionException && t.getMessage() != null
-            && t.getMessage().startsWith("NOSCRIPT"));
+    return RedisTarget.isNoScript(t);
   }
 
   /** Whether {@code t} means Redis cannot serve now (as opposed to an answer we cannot read). */
@@ -374,12 +434,7 @@ final class RedisGcra {
 
   /** The circuit's probe: one SCRIPT LOAD within the timeout, good only if it answers our SHA. */
   private CompletableFuture<String> probe() {
-    return timed(redis.scriptLoad(GcraScript.SOURCE), System.nanoTime() + timeoutNanos).thenApply(sha -> {
-      if (!GcraScript.SHA.equals(sha)) {
-        throw new IllegalStateException("SCRIPT LOAD answered " + sha + ", expected " + GcraScript.SHA);
-      }
-      return sha;
-    });
+    return target.load(GcraScript.SCRIPT, System.nanoTime() + timeoutNanos);
   }
 
   // ---------------------------------------------------------------- failure policy
@@ -475,8 +530,34 @@ final class RedisGcra {
     return fallbackDecisions.sum();
   }
 
+  /** Script loads: good probes (SCRIPT LOAD) and scripts sent again with EVAL after NOSCRIPT. */
   long scriptLoadCount() {
-    return scriptLoads.sum();
+    return scriptLoads.sum() + target.reloadCount();
+  }
+
+  /** The servers the fallback share is computed for now. */
+  int fleetServers() {
+    return fleet != null ? fleet.servers() : expectedServers;
+  }
+
+  /** This server's fallback share now. */
+  Rate fallbackShare() {
+    return local.rate();
+  }
+
+  /** Permits taken by lease and not yet spent (0 without lease mode). */
+  long leasedPermits() {
+    return lease != null ? lease.outstanding() : 0;
+  }
+
+  /** The lease size, 0 without lease mode. */
+  int leaseSize() {
+    return lease != null ? lease.size : 0;
+  }
+
+  /** What the limiter runs on: standalone, master-replica or cluster. */
+  RedisTarget target() {
+    return target;
   }
 
   boolean fallbackActive() {
@@ -490,7 +571,9 @@ final class RedisGcra {
   String describe() {
     return "'" + name + "', " + rate + ", " + policy
         + (policy == FailurePolicy.FAIL_LOCAL ? " (" + local.describe() + ")" : "")
-        + ", timeout " + Duration.ofNanos(timeoutNanos)
+        + ", timeout " + Duration.ofNanos(timeoutNanos) + ", " + target
+        + (lease != null ? ", leases of " + lease.size : "")
+        + (fleet != null ? ", shared by " + fleet.servers() + " servers" : "")
         + (fallbackActive() ? ", on the fallback" : "");
   }
 }

@@ -10,10 +10,13 @@ import dev.shepherd.ratelimit.Rate;
 import dev.shepherd.ratelimit.RateLimitExceededException;
 import dev.shepherd.ratelimit.RateLimiter;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -56,6 +59,7 @@ import java.util.function.Supplier;
 public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
 
   private final RedisGcra gcra;
+  private final Rate fleetRate;
   private final String prefix;
   private final int maxKeyLength;
 
@@ -65,39 +69,66 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
     this.prefix = b.keyPrefix != null ? b.keyPrefix : Config.DEFAULT_PREFIX + c.name + ":";
     Config.checkConfiguredKey(prefix, "keyPrefix", true);
     this.maxKeyLength = b.maxKeyLength;
-    KeyedTokenBucket<String> local = KeyedTokenBucket.builder()
-        .name(c.name + "-local")
-        .rate(c.localRate())
-        .burst(c.localBurst())
-        .maxKeys(b.fallbackMaxKeys)
-        .ticker(c.ticker)
-        .sleeper(c.sleeper)
-        .listener(EventListener.noop())
-        .build();
-    int localBurst = c.localBurst();
-    String localText = "each key " + c.localRate() + ", burst " + localBurst
-        + ", at most " + b.fallbackMaxKeys + " keys";
+    this.fleetRate = c.rate;
+    Rate fleet = c.rate;
+    int fleetBurst = c.burst;
+    String localName = c.name + "-local";
+    int maxKeys = b.fallbackMaxKeys;
+    Ticker ticker = c.ticker;
+    Sleeper sleeper = c.sleeper;
+    // Each key's share; replaced whole when the fleet's count changes (see RedisGcra.Local#share).
+    AtomicReference<KeyedTokenBucket<String>> share = new AtomicReference<>(
+        shareBuckets(localName, fleet, fleetBurst, c.initialServers(), maxKeys, ticker, sleeper));
     this.gcra = new RedisGcra(c, rate, new RedisGcra.Local() {
       @Override
       public long acquireOrRetryAfterNanos(String key, int permits) {
-        return local.acquireOrRetryAfterNanos(key, permits);
+        return share.get().acquireOrRetryAfterNanos(key, permits);
       }
 
       @Override
       public boolean tryAcquire(String key, int permits, Duration maxWait) throws InterruptedException {
-        return local.tryAcquire(key, permits, maxWait);
+        return share.get().tryAcquire(key, permits, maxWait);
       }
 
       @Override
       public int burst() {
-        return localBurst;
+        return share.get().burst();
+      }
+
+      @Override
+      public Rate rate() {
+        return share.get().rate();
       }
 
       @Override
       public String describe() {
-        return localText;
+        KeyedTokenBucket<String> k = share.get();
+        return "each key " + k.rate() + ", burst " + k.burst() + ", at most " + maxKeys + " keys";
+      }
+
+      @Override
+      public void share(int servers, boolean onFallback) {
+        try {
+          share.set(shareBuckets(localName, fleet, fleetBurst, servers, maxKeys, ticker, sleeper));
+        } catch (IllegalArgumentException | ArithmeticException e) {
+          // A count so large that the share is no rate a bucket holds: keep the last share.
+        }
       }
     });
+  }
+
+  /** Each key's share among {@code servers}; keys start full, as new keys always do. */
+  private static KeyedTokenBucket<String> shareBuckets(String name, Rate rate, int burst, int servers,
+      int maxKeys, Ticker ticker, Sleeper sleeper) {
+    return KeyedTokenBucket.builder()
+        .name(name)
+        .rate(Rate.of(rate.permits(), rate.period().multipliedBy(servers)))
+        .burst(Math.max(1, burst / servers))
+        .maxKeys(maxKeys)
+        .ticker(ticker)
+        .sleeper(sleeper)
+        .listener(EventListener.noop())
+        .build();
   }
 
   /**
@@ -409,6 +440,35 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
     return gcra.timeInFallback();
   }
 
+  /**
+   * Returns how many servers each key's limit is shared with now, counting this one, as
+   * {@link RedisRateLimiter#fleetServers()} says.
+   *
+   * @return the server count behind {@link #fallbackShare()}, at least 1
+   */
+  public int fleetServers() {
+    return gcra.fleetServers();
+  }
+
+  /**
+   * Returns each key's share on this server, what {@link FailurePolicy#FAIL_LOCAL} admits per key
+   * while Redis is unavailable: {@code rate / fleetServers()}.
+   *
+   * @return the share in use now
+   */
+  public Rate fallbackShare() {
+    return gcra.fallbackShare();
+  }
+
+  /**
+   * Returns each key's fleet-wide rate.
+   *
+   * @return the rate
+   */
+  public Rate rate() {
+    return fleetRate;
+  }
+
   @Override
   public String toString() {
     return "RedisKeyedRateLimiter{" + gcra.describe() + ", keyPrefix=" + prefix + "}";
@@ -452,6 +512,48 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
      */
     public Builder connection(StatefulRedisConnection<String, String> connection) {
       config.connection(connection);
+      return this;
+    }
+
+    /**
+     * Sets a Redis Cluster connection, as {@link RedisRateLimiter.Builder#clusterConnection(
+     * StatefulRedisClusterConnection)} says: each key's check runs on that key's master.
+     *
+     * @param connection an open cluster connection with a {@code String} codec
+     * @return this builder
+     * @throws NullPointerException if {@code connection} is null
+     */
+    public Builder clusterConnection(StatefulRedisClusterConnection<String, String> connection) {
+      config.connection(connection);
+      return this;
+    }
+
+    /**
+     * Makes each key's fallback share follow the fleet, as
+     * {@link RedisRateLimiter.Builder#heartbeat(Duration)} says. When the count changes, the local
+     * per-key buckets are replaced by new, full ones at the new share (so, during an outage, each
+     * change may admit one more share's burst per key).
+     *
+     * @param interval how often to announce, positive, at most a day
+     * @return this builder
+     * @throws IllegalArgumentException if {@code interval} is not positive or longer than a day
+     * @throws NullPointerException if {@code interval} is null
+     */
+    public Builder heartbeat(Duration interval) {
+      config.heartbeat(interval);
+      return this;
+    }
+
+    /**
+     * Sets where the fleet's size comes from while Redis is unavailable, as
+     * {@link RedisRateLimiter.Builder#fleetSize(IntSupplier)} says.
+     *
+     * @param fleetSize the number of servers sharing the limit
+     * @return this builder
+     * @throws NullPointerException if {@code fleetSize} is null
+     */
+    public Builder fleetSize(IntSupplier fleetSize) {
+      config.fleetSize(fleetSize);
       return this;
     }
 

@@ -8,10 +8,13 @@ import dev.shepherd.ratelimit.RateLimitExceededException;
 import dev.shepherd.ratelimit.RateLimiter;
 import dev.shepherd.ratelimit.TokenBucket;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.IntSupplier;
 import java.util.function.Supplier;
 
 /**
@@ -56,15 +59,35 @@ import java.util.function.Supplier;
  *       (rounded up to the next millisecond), and a missing key is a full bucket: Redis holds only
  *       buckets in use.
  *   <li><b>Restarts and failovers.</b> When Redis answers {@code NOSCRIPT} (its script cache was
- *       emptied), the limiter loads the script and retries once, within the same timeout.
+ *       emptied), the limiter sends the script's source once with {@code EVAL}, within the same
+ *       timeout.
+ *   <li><b>Standalone, Sentinel or Cluster.</b> {@link Builder#connection(StatefulRedisConnection)}
+ *       takes a standalone connection or a master–replica one found through Sentinel
+ *       ({@code MasterReplica.connect(client, StringCodec.UTF8, RedisURI.create(
+ *       "redis-sentinel://sentinel:26379#mymaster"))}); {@link Builder#clusterConnection(
+ *       StatefulRedisClusterConnection)} a Redis Cluster connection. Each check touches one key, so
+ *       in a cluster it runs on that key's master; redirections ({@code MOVED}, {@code ASK}) are
+ *       followed within the check's timeout, and {@code CLUSTERDOWN}, {@code TRYAGAIN} or a dead
+ *       master fall back like any unavailable Redis.
  * </ul>
+ *
+ * <h2>Failover: what a promoted replica can grant again</h2>
+ * Redis replicates asynchronously, so a failover loses the writes the promoted replica had not
+ * received: the new master holds the bucket as it was {@code λ} earlier, {@code λ} being the
+ * replication lag at promotion plus the time the fleet kept writing to the old master. The permits
+ * granted in that window can be granted once more: at most {@code burst + rate × λ} extra per
+ * failover (plus {@code rate × δ} if the new master's clock is {@code δ} ahead of the old one's).
+ * The lag is the master's {@code master_repl_offset} minus the replica's {@code slave_repl_offset}
+ * ({@code INFO replication}), in bytes: divided by the bytes one grant replicates, it bounds the
+ * extra permits directly.
  *
  * <h2>When Redis is slow or down</h2>
  * Each check waits at most {@link Builder#timeout(Duration) timeout} (default 50 ms), including a
  * NOSCRIPT reload. After a timeout or connection failure, the limiter stops asking Redis: for a
  * {@link Builder#coolDown(Duration) cool-down} (default 1 s) every check is decided at once by the
  * {@link FailurePolicy} (default {@link FailurePolicy#FAIL_LOCAL}: an in-process token bucket at
- * this server's share, {@code rate / expectedServers}); then one background {@code SCRIPT LOAD}
+ * this server's share, {@code rate / expectedServers}, or {@code rate / live servers} with
+ * {@link Builder#heartbeat(Duration)}, see {@link #fleetServers()}); then one background {@code SCRIPT LOAD}
  * probes Redis, and the first answer brings the limiter back to the global limit. So a dead Redis
  * costs one timeout per in-flight request when it dies, and nothing after. Switching is reported
  * to the {@link EventListener} ({@code FALLBACK}, then {@code STATE_CHANGED}; the default listener
@@ -73,6 +96,15 @@ import java.util.function.Supplier;
  * returns, or an error reply other than Redis being unavailable (a malformed value at the key, a
  * key of the wrong type), is reported as an error and the request is <b>refused</b>, whatever the
  * policy: never a silent grant.
+ *
+ * <h2>Lease mode, for a hot key</h2>
+ * With {@link Builder#lease(int) lease(n)}, a check that finds this limiter's lease empty takes up
+ * to {@code n} permits in one script call (at least the ones it asks for, if they are there), and
+ * later checks spend the rest locally: one CAS, no round trip. One refill runs at a time; callers
+ * arriving meanwhile ask Redis directly. Each limiter then holds at most {@code n} permits Redis
+ * has granted but nobody has spent, so the fleet's bound becomes
+ * {@code burst + rate × d + servers × n} in any window of length {@code d}; leased permits stay
+ * spendable while Redis is down.
  *
  * <h2>Waiting</h2>
  * {@link #tryAcquire(int, Duration)} reserves the permits in Redis when they will be available
@@ -95,44 +127,75 @@ import java.util.function.Supplier;
 public final class RedisRateLimiter implements RateLimiter {
 
   private final RedisGcra gcra;
+  private final Config config;
   private final String key;
   private final String[] keys;
 
   private RedisRateLimiter(Builder b) {
     Config c = b.config;
     RedisRate rate = c.rate();
+    this.config = c.copy();
     this.key = b.key != null ? b.key : Config.DEFAULT_PREFIX + c.name;
     Config.checkConfiguredKey(key, "key", false);
     this.keys = new String[] {key};
-    TokenBucket localBucket = TokenBucket.builder()
-        .name(c.name + "-local")
-        .rate(c.localRate())
-        .burst(c.localBurst())
-        .ticker(c.ticker)
-        .sleeper(c.sleeper)
-        .listener(EventListener.noop())
-        .build();
+    Rate fleetRate = c.rate;
+    int fleetBurst = c.burst;
+    String localName = c.name + "-local";
+    Ticker ticker = c.ticker;
+    Sleeper sleeper = c.sleeper;
+    // This server's share; replaced whole when the fleet's count changes (see RedisGcra.Local#share).
+    AtomicReference<TokenBucket> share = new AtomicReference<>(
+        shareBucket(localName, fleetRate, fleetBurst, c.initialServers(), true, ticker, sleeper));
     this.gcra = new RedisGcra(c, rate, new RedisGcra.Local() {
       @Override
       public long acquireOrRetryAfterNanos(String k, int permits) {
-        return localBucket.acquireOrRetryAfterNanos(permits);
+        return share.get().acquireOrRetryAfterNanos(permits);
       }
 
       @Override
       public boolean tryAcquire(String k, int permits, Duration maxWait) throws InterruptedException {
-        return localBucket.tryAcquire(permits, maxWait);
+        return share.get().tryAcquire(permits, maxWait);
       }
 
       @Override
       public int burst() {
-        return localBucket.burst();
+        return share.get().burst();
+      }
+
+      @Override
+      public Rate rate() {
+        return share.get().rate();
       }
 
       @Override
       public String describe() {
-        return localBucket.rate() + ", burst " + localBucket.burst();
+        TokenBucket b = share.get();
+        return b.rate() + ", burst " + b.burst();
+      }
+
+      @Override
+      public void share(int servers, boolean onFallback) {
+        try {
+          share.set(shareBucket(localName, fleetRate, fleetBurst, servers, !onFallback, ticker, sleeper));
+        } catch (IllegalArgumentException | ArithmeticException e) {
+          // A count so large that the share is no rate a bucket holds: keep the last share.
+        }
       }
     });
+  }
+
+  /** One server's share among {@code servers}: rate / servers, burst max(1, burst / servers). */
+  private static TokenBucket shareBucket(String name, Rate rate, int burst, int servers, boolean full,
+      Ticker ticker, Sleeper sleeper) {
+    return TokenBucket.builder()
+        .name(name)
+        .rate(Rate.of(rate.permits(), rate.period().multipliedBy(servers)))
+        .burst(Math.max(1, burst / servers))
+        .startFull(full)
+        .ticker(ticker)
+        .sleeper(sleeper)
+        .listener(EventListener.noop())
+        .build();
   }
 
   /**
@@ -336,6 +399,47 @@ public final class RedisRateLimiter implements RateLimiter {
     return gcra.timeInFallback();
   }
 
+  /**
+   * Returns how many servers this limiter shares the limit with now, counting itself: the live
+   * servers from the last heartbeat while Redis answers (with {@link Builder#heartbeat(Duration)}),
+   * the {@link Builder#fleetSize(IntSupplier) fleet-size source}'s answer during an outage, or else
+   * the last count; {@link Builder#expectedServers(int) expectedServers} until one is known.
+   *
+   * @return the server count behind {@link #fallbackShare()}, at least 1
+   */
+  public int fleetServers() {
+    return gcra.fleetServers();
+  }
+
+  /**
+   * Returns this server's share of the limit, what {@link FailurePolicy#FAIL_LOCAL} admits while
+   * Redis is unavailable: {@code rate / fleetServers()}.
+   *
+   * @return the share in use now
+   */
+  public Rate fallbackShare() {
+    return gcra.fallbackShare();
+  }
+
+  /**
+   * Returns the permits this limiter has taken from Redis by lease and not yet spent: 0 unless
+   * {@link Builder#lease(int) lease mode} is on, never more than the lease size.
+   *
+   * @return the permits held now (a snapshot)
+   */
+  public long leasedPermits() {
+    return gcra.leasedPermits();
+  }
+
+  /**
+   * Returns the fleet-wide rate.
+   *
+   * @return the rate every limiter on the key shares
+   */
+  public Rate rate() {
+    return config.rate;
+  }
+
   @Override
   public String toString() {
     return "RedisRateLimiter{" + gcra.describe() + ", key=" + key + "}";
@@ -379,6 +483,74 @@ public final class RedisRateLimiter implements RateLimiter {
      */
     public Builder connection(StatefulRedisConnection<String, String> connection) {
       config.connection(connection);
+      return this;
+    }
+
+    /**
+     * Sets a Redis Cluster connection to send checks on, instead of
+     * {@link #connection(StatefulRedisConnection)}; shared, not owned. A check touches one key, so it
+     * runs on that key's master; Lettuce follows {@code MOVED} and {@code ASK} within the check's
+     * timeout. Enable adaptive topology refresh on the client
+     * ({@code ClusterTopologyRefreshOptions.enableAllAdaptiveRefreshTriggers()}) so that a moved slot
+     * costs one redirect, not one per check.
+     *
+     * @param connection an open cluster connection with a {@code String} codec
+     * @return this builder
+     * @throws NullPointerException if {@code connection} is null
+     */
+    public Builder clusterConnection(StatefulRedisClusterConnection<String, String> connection) {
+      config.connection(connection);
+      return this;
+    }
+
+    /**
+     * Turns on lease mode for a hot key: when this limiter's lease is empty, one script call takes
+     * up to {@code lease} permits from Redis (at least the ones asked for), and later checks spend
+     * them locally with one CAS, without a round trip. Exactness becomes a bound: every limiter on
+     * the key together grants at most {@code burst + rate × d + servers × lease} permits in any
+     * window of length {@code d} (each holds at most {@code lease} unspent permits at any instant).
+     * Permits leased but not spent are withheld from the others until spent. Off by default.
+     *
+     * @param lease permits per lease, between 1 and the burst (checked in {@link #build()})
+     * @return this builder
+     * @throws IllegalArgumentException if {@code lease < 1}
+     */
+    public Builder lease(int lease) {
+      config.lease(lease);
+      return this;
+    }
+
+    /**
+     * Makes the fallback share follow the fleet: while Redis answers, this limiter announces itself
+     * once per {@code interval} (on the first check after it is due: an idle limiter is not
+     * counted) and learns how many limiters on this {@link #name(String) name} announced themselves
+     * within the last three intervals; its share is then {@code rate / that count}. Off by default
+     * (the share is {@code rate / expectedServers}).
+     *
+     * @param interval how often to announce, positive, at most a day
+     * @return this builder
+     * @throws IllegalArgumentException if {@code interval} is not positive or longer than a day
+     * @throws NullPointerException if {@code interval} is null
+     */
+    public Builder heartbeat(Duration interval) {
+      config.heartbeat(interval);
+      return this;
+    }
+
+    /**
+     * Sets where the fleet's size comes from while Redis is unavailable (for example the
+     * autoscaler's desired count), read at most once per heartbeat interval (1 s without
+     * {@link #heartbeat(Duration)}): servers started during an outage, and those already running,
+     * then share by the same count. Without {@link #heartbeat(Duration)} no heartbeat is sent and
+     * the source gives the count at all times. An answer below 1, or an exception, is ignored.
+     * Without a source the last count is kept through an outage.
+     *
+     * @param fleetSize the number of servers sharing the limit
+     * @return this builder
+     * @throws NullPointerException if {@code fleetSize} is null
+     */
+    public Builder fleetSize(IntSupplier fleetSize) {
+      config.fleetSize(fleetSize);
       return this;
     }
 

@@ -26,7 +26,38 @@
  * theoretical arrival time, writes it back with a TTL of the time until the bucket is full again
  * (idle keys vanish), and replies {@code {granted, wait µs, Redis time µs}}. Redis runs the script
  * atomically: one round trip, no client-side retry loop. After a restart or failover the script
- * cache is empty; the limiter answers {@code NOSCRIPT} by loading the script and retrying once.
+ * cache is empty; the limiter answers {@code NOSCRIPT} by sending the script's source once with
+ * {@code EVAL}, to the same key's node, which caches it there.
+ *
+ * <h2>Standalone, Sentinel and Cluster</h2>
+ * The builders take a {@code StatefulRedisConnection} (standalone, or master–replica from
+ * {@code MasterReplica.connect} with a {@code redis-sentinel://} URI: every script goes to the
+ * master the Sentinel names) or a {@code StatefulRedisClusterConnection}
+ * ({@code clusterConnection(...)}). Every script touches exactly one key, so in a cluster it runs
+ * on that key's master and no hash tags are needed; Lettuce follows {@code MOVED} and {@code ASK}
+ * inside the check's timeout. {@code CLUSTERDOWN}, {@code TRYAGAIN}, {@code READONLY} (a demoted
+ * master), {@code MASTERDOWN}, a dead node and a timeout make the check fall back within the
+ * timeout, as any unavailable Redis does.
+ *
+ * <h2>A failover's price</h2>
+ * Redis replicates asynchronously. When a master fails over, the writes the promoted replica had
+ * not received are lost: for each key, the new master holds the bucket as it was {@code λ} ago,
+ * where {@code λ} is the replication lag at promotion plus the time clients kept writing to the old
+ * master. The fleet can then be granted again what was granted in that window: at most
+ * {@code burst + rate × λ} extra permits per key, once per failover (and if the new master's clock
+ * runs {@code δ} ahead of the old one's, up to {@code rate × δ} more, since the script reads
+ * {@code TIME} on whichever master runs it). The lag is visible as the difference between the
+ * master's {@code master_repl_offset} and the replica's {@code slave_repl_offset}; {@code WAIT}
+ * is not used, because it would add a round trip to every check.
+ *
+ * <h2>A share that follows the fleet, and leases</h2>
+ * With {@code heartbeat(interval)} each limiter announces itself (one script call per interval on
+ * a sorted set {@code shepherd:fleet:<name>}, members expiring after three intervals on Redis's
+ * clock) and the fallback share is {@code rate / live servers}; with {@code fleetSize(source)} the
+ * count comes from the source during an outage, so servers started then share correctly; without
+ * one the last count is kept. {@code lease(n)} on {@link dev.shepherd.ratelimit.redis.RedisRateLimiter}
+ * takes up to {@code n} permits per script call and spends them locally: every limiter on the key
+ * together grants at most {@code burst + rate × d + servers × n} in any window of length {@code d}.
  *
  * <h2>Units and resolution</h2>
  * Redis time is read in microseconds; Lua numbers are doubles, exact for integers below 2^53. The
@@ -43,7 +74,8 @@
  * <h2>Failure handling</h2>
  * Every check waits at most a configurable timeout (default 50 ms). A timeout or connection
  * failure opens a circuit: for a cool-down the failure policy decides every check at once, without
- * touching Redis; then a background probe ({@code SCRIPT LOAD}) tests Redis, and the first answer
+ * touching Redis; then a background probe ({@code SCRIPT LOAD}, on every master of a cluster)
+ * tests Redis, and the first answer
  * returns the limiter to the global limit. Counters (checks, grants, rejections, Redis errors,
  * fallback decisions, time on the fallback) and events ({@code REJECTED}, {@code FAILED},
  * {@code FALLBACK}, {@code STATE_CHANGED}; summarised by the default logging listener) make it

@@ -66,7 +66,7 @@ class RedisFailureTest {
       Redis.awaitConnected(connection);
       assertEquals(List.of(false), redis.admin().scriptExists(GcraScript.SHA));
 
-      // NOSCRIPT -> SCRIPT LOAD -> EVALSHA, inside one check; and the bucket is new (full).
+      // NOSCRIPT -> EVAL of the source, inside one check; and the bucket is new (full).
       assertTrue(limiter.tryAcquire());
       assertTrue(limiter.tryAcquire());
       assertTrue(limiter.tryAcquire());

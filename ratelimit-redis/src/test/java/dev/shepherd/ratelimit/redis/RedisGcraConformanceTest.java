@@ -48,8 +48,18 @@ class RedisGcraConformanceTest {
     }
 
     @Override
+    public dev.shepherd.ratelimit.Rate rate() {
+      throw new AssertionError("fallback used while Redis is up");
+    }
+
+    @Override
     public String describe() {
       return "none";
+    }
+
+    @Override
+    public void share(int servers, boolean onFallback) {
+      throw new AssertionError("no fleet tracking here");
     }
   };
 

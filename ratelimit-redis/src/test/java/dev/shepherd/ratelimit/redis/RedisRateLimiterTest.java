@@ -176,7 +176,7 @@ class RedisRateLimiterTest {
     RedisCommands<String, String> admin = redis.admin();
     admin.scriptFlush();
     assertEquals(List.of(false), admin.scriptExists(GcraScript.SHA));
-    assertTrue(limiter.tryAcquire(), "NOSCRIPT -> SCRIPT LOAD -> EVALSHA, in one call");
+    assertTrue(limiter.tryAcquire(), "NOSCRIPT -> EVAL of the source, in one call");
     assertEquals(List.of(true), admin.scriptExists(GcraScript.SHA));
     admin.scriptFlush();
     assertTrue(limiter.tryAcquireAsync().toCompletableFuture().get(5, TimeUnit.SECONDS), "the same, asynchronously");

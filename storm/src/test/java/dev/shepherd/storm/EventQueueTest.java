@@ -1,4 +1,4 @@
-package dev.shepherd.examples;
+package dev.shepherd.storm;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
