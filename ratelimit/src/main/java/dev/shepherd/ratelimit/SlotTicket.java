@@ -1,6 +1,5 @@
 package dev.shepherd.ratelimit;
 
-import java.io.Serializable;
 import java.util.Locale;
 
 /**
@@ -15,19 +14,14 @@ import java.util.Locale;
  * {@value SlotAdmission#TICKET_HEADER} request header: {@code 1723456789012.9f3a0c1d2e3f4a5b},
  * the slot in decimal, a dot, the tag in 16 lower-case hexadecimal digits.
  *
- * <p>Immutable and thread-safe; it carries no secret. Serializable, like the
- * {@link SlotRefusedException} that carries it.
+ * <p>Immutable and thread-safe; it carries no secret.
  */
-public final class SlotTicket implements Serializable {
-
-  private static final long serialVersionUID = 1L;
+public final class SlotTicket {
 
   private static final int TAG_DIGITS = 16;
   private static final int MAX_SLOT_DIGITS = 19;
 
-  /** The slot: a wall-clock instant in epoch milliseconds. */
   private final long slotEpochMillis;
-  /** The SipHash-2-4 MAC of the slot and the caller's identity under the shared key. */
   private final long tag;
 
   SlotTicket(long slotEpochMillis, long tag) {
