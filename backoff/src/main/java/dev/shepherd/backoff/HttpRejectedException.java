@@ -23,7 +23,7 @@ public final class HttpRejectedException extends RejectedException {
   private final int statusCode;
   private final transient HttpResponse<?> response;
   /** The personal slot's ticket; never part of the message (a ticket admits its holder). */
-  private final String slotTicket;
+  private final transient String slotTicket;
 
   /**
    * Creates the rejection for {@code response}.

@@ -533,6 +533,8 @@ class ReconnectorTest {
     reconnector.close();
     release.countDown();
     assertTrue(reconnector.awaitTermination(PATIENCE));
+    // The late connection is closed by whichever thread sees it last; wait (bounded) for its close.
+    late.lost.get(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
     assertEquals(1, late.closeCalls.get());
     assertTrue(reconnector.connection().isEmpty());
   }

@@ -25,7 +25,7 @@ public final class SlotRefusedException extends RejectedException {
   private static final long serialVersionUID = 1L;
 
   /** The ticket of a personal slot, null for a shared hint. */
-  private final SlotTicket ticket;
+  private final transient SlotTicket ticket; // a ticket admits its holder: never serialised
 
   SlotRefusedException(String admissionName, long retryAfterNanos, SlotTicket ticket) {
     super(admissionName, message(admissionName, retryAfterNanos, ticket != null), retryAfterNanos, ticket != null);
