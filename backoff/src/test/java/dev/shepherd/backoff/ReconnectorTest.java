@@ -395,6 +395,7 @@ class ReconnectorTest {
     reconnector.start();
     passWait(0);
     assertTrue(entered.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS));
+    awaitScheduled(timer); // the loop arms the timer just after starting the connect thread
     assertEquals(List.of(Duration.ofSeconds(20)), timer.delays());
 
     // When 19.999 s pass, nothing happens; at 20 s the timeout fires (the clock runs the timer)
@@ -414,6 +415,15 @@ class ReconnectorTest {
     assertTrue(lateClosed.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS));
     assertTrue(interruptedByTimeout.get(), "the timeout interrupts the hung connect");
     assertTrue(reconnector.connection().orElseThrow() == then.opened.get(0));
+  }
+
+  /** Waits (bounded, in real time) until the loop's thread has armed its connect timeout. */
+  private static void awaitScheduled(ManualScheduler timer) throws InterruptedException {
+    long deadline = System.nanoTime() + PATIENCE.toNanos();
+    while (timer.pendingTasks() == 0 && System.nanoTime() - deadline < 0) {
+      Thread.sleep(1);
+    }
+    assertEquals(1, timer.pendingTasks(), "the connect timeout was armed");
   }
 
   @Test
@@ -527,9 +537,11 @@ class ReconnectorTest {
       }
       return late;
     };
-    reconnector = builder(stubborn).initialSpread(Duration.ZERO).build();
+    ManualScheduler timer = new ManualScheduler(clock);
+    reconnector = builder(stubborn).initialSpread(Duration.ZERO).scheduler(timer).build();
     reconnector.start();
     assertTrue(entered.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS));
+    awaitScheduled(timer); // the loop now waits for the connect's result
     reconnector.close();
     release.countDown();
     assertTrue(reconnector.awaitTermination(PATIENCE));
