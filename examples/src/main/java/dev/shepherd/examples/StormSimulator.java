@@ -28,7 +28,7 @@ public final class StormSimulator {
 
   private static final Set<String> VALUED =
       Set.of("hubs", "capacity", "servers", "seed", "duration", "timeout", "out", "json", "only");
-  private static final Set<String> FLAGS = Set.of("help");
+  private static final Set<String> FLAGS = Set.of("help", "guard-study");
   /** The default folder of the charts. */
   static final Path DEFAULT_OUTPUT_DIR = Path.of("target", "storm");
 
@@ -67,7 +67,7 @@ public final class StormSimulator {
     }
     StormConfig config = options.config();
     List<Strategy> strategies = new ArrayList<>();
-    for (Strategy strategy : Strategies.all(config)) {
+    for (Strategy strategy : options.guardStudy() ? Strategies.deadlineGuardStudy() : Strategies.all(config)) {
       if (strategy.name().toLowerCase(Locale.ROOT).contains(options.only().toLowerCase(Locale.ROOT))) {
         strategies.add(strategy);
       }
@@ -123,6 +123,9 @@ public final class StormSimulator {
         "  --out DIR        folder for the charts (default target/storm)",
         "  --json FILE      also write every row's outcome as JSON to FILE",
         "  --only TEXT      run only the strategies whose name contains TEXT (any case)",
+        "  --guard-study    instead of the replay's rows, run the deadline-guard study: immediate",
+        "                   retry against a database queue with only a deadline guard, first-in",
+        "                   first-out and newest-first, drops costing 0, 5 and 20 % of a query",
         "  --help           print this help and exit",
         "",
         "From the repository root: mvn -q -pl examples -am compile exec:java",
@@ -132,7 +135,7 @@ public final class StormSimulator {
   }
 
   /** What the command line asks for: the storm, and where the charts go. */
-  record Options(StormConfig config, Path outputDir, Path json, String only) {}
+  record Options(StormConfig config, Path outputDir, Path json, String only, boolean guardStudy) {}
 
   static Options configure(CommandLine line) throws UsageException {
     StormConfig defaults = StormConfig.defaults();
@@ -151,7 +154,7 @@ public final class StormSimulator {
       throw new UsageException("--json must name a file");
     }
     return new Options(new StormConfig(hubs, capacity, servers, seed, duration, Math.round(timeout * 1e9)),
-        Path.of(out), json == null ? null : Path.of(json), line.string("only", ""));
+        Path.of(out), json == null ? null : Path.of(json), line.string("only", ""), line.has("guard-study"));
   }
 
   /**

@@ -42,7 +42,7 @@ class StormSimulatorTest {
     int status = StormSimulator.run(new String[] {"--help"}, out, err);
     assertEquals(0, status);
     for (String option : new String[] {"--hubs", "--capacity", "--servers", "--seed", "--duration", "--timeout",
-        "--out", "--json", "--only"}) {
+        "--out", "--json", "--only", "--guard-study"}) {
       assertTrue(out().contains(option), "help does not mention " + option);
     }
     assertEquals("", err());
@@ -70,6 +70,18 @@ class StormSimulatorTest {
 
   @Test
   @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void theGuardStudyRunsTheOutageAgainstBothOrdersOfTheDeadlineGuard() {
+    int status = StormSimulator.run(new String[] {"--hubs", "2,000", "--capacity=40", "--duration", "120",
+        "--guard-study", "--only", "newest", "--out", folder.toString()}, out, err);
+    assertEquals(0, status, err());
+    for (String cost : new String[] {"0", "5", "20"}) {
+      assertTrue(out().contains("immediate retry, guard, newest-first, drop " + cost + " %"), out());
+    }
+    assertTrue(!out().contains("FIFO"), out());
+  }
+
+  @Test
+  @Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void aSmallRunPrintsTheTableAndWritesValidPngCharts() throws IOException {
     Path charts = folder.resolve("charts");
     Path json = folder.resolve("rows").resolve("storm.json");
@@ -80,7 +92,7 @@ class StormSimulatorTest {
     assertTrue(out().contains("peak att/s"), out());
     assertTrue(out().contains("Shepherd (defaults) "), out());
     String rows = Files.readString(json);
-    for (String row : new String[] {"1 immediate retry", "Shepherd (defaults)", "Shepherd (defaults), fleet-wide limit"}) {
+    for (String row : new String[] {"1 outage: immediate retry", "Shepherd (defaults)", "Shepherd (defaults), fleet-wide limit"}) {
       assertTrue(rows.contains("\"strategy\": \"" + row + "\""), rows);
     }
     for (String name : new String[] {"storm.png", "storm-attempts.png", "storm-connected.png"}) {

@@ -1,5 +1,13 @@
 package dev.shepherd.storm;
 
+import dev.shepherd.bulkhead.DeadlineGuard;
+import dev.shepherd.core.Deadline;
+import dev.shepherd.core.EventListener;
+import dev.shepherd.testing.ManualClock;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
 /**
  * The authentication database behind the connect servers: one queue of requests in front of a
  * server with a throughput limit, honestly enough to show why an overload turns into a collapse
@@ -8,19 +16,22 @@ package dev.shepherd.storm;
  * <h2>The model</h2>
  * <ul>
  *   <li><b>Capacity.</b> At full speed the database completes {@code C} authentications per second,
- *       one at a time, each taking {@code 1 / C}. Requests wait in a real {@link RequestQueue}, taken
- *       oldest first: offered load above {@code C} makes the queue, and with it the latency, grow
- *       for as long as the overload lasts.
+ *       one at a time, each taking {@code 1 / C}. Offered load above {@code C} makes the queue, and
+ *       with it the latency, grow for as long as the overload lasts.
  *   <li><b>Base latency.</b> Every answer also takes {@link #BASE_LATENCY_NANOS} (query and
  *       network), so an idle database answers in about 10 ms.
- *   <li><b>Wasted work.</b> Hubs give up after their timeout, but the database does not know: a
- *       request whose hub has already given up is still processed when its turn comes, and its
- *       answer is thrown away. Once more than {@code timeout} seconds of work are queued, every
- *       answer arrives too late: the database is 100 % busy and 0 % useful, for as long as the
- *       hubs keep offering about {@code C} attempts per second or more. That is the collapse of the
- *       outage: a metastable state, which ends only when the offered load falls well below
- *       capacity for long enough to drain the queue. (Because the queue is real, a guard can drop
- *       such work before it starts, or serve the newest request first.)
+ *   <li><b>The queue</b> follows a {@link QueuePolicy}. Unguarded, it is a {@link RequestQueue} taken
+ *       oldest first, and a request whose hub has already given up is still processed when its turn
+ *       comes (its answer is thrown away: <em>wasted</em>). Once more than {@code timeout} seconds of
+ *       work are queued, every answer arrives too late: 100 % busy and 0 % useful, for as long as
+ *       the hubs keep offering about {@code C} attempts per second: the metastable collapse of the
+ *       outage. Guarded, the queue is the library's {@link DeadlineGuard} with one permit (the
+ *       database's one worker) on the simulation's clock, which drops work whose deadline has
+ *       passed, or that could not finish before it given the measured service time
+ *       ({@code dropIfCannotFinish}), instead of starting it. Each request the worker finds late when it takes the next
+ *       one costs it {@link QueuePolicy#dropCost()} service times, paid before that next request
+ *       starts; late requests the guard clears from the queue's oldest end when a request arrives
+ *       cost the worker nothing (the arriving caller's thread does it).
  *   <li><b>Mild degradation.</b> A long queue also costs throughput (lock and buffer contention,
  *       connection churn): each request's service time is set when it starts, from the work queued
  *       behind it, and the rate falls linearly from {@code C} at an empty queue to
@@ -28,7 +39,8 @@ package dev.shepherd.storm;
  *       seconds of queued work or more.
  * </ul>
  *
- * <p>Not thread-safe: one database belongs to one simulation, which tells it the time.
+ * <p>Not thread-safe: one database belongs to one simulation, which tells it the time (the guard's
+ * callbacks run synchronously on the simulation's thread).
  */
 final class Database {
 
@@ -41,49 +53,129 @@ final class Database {
 
   private static final double NANOS_PER_SECOND = 1e9;
 
+  /** What the database tells the simulation. */
+  interface Listener {
+    /** A request started; it completes at {@code doneAt}, when {@link #finish()} must be called. */
+    void started(long doneAt);
+
+    /** The guard dropped a request before starting it. */
+    void dropped(int hub, int request);
+  }
+
   private final double capacityPerSecond;
-  private final RequestQueue queue = new RequestQueue(1024);
+  private final ManualClock clock;
+  private final Listener listener;
+  private final RequestQueue queue;
+  private final DeadlineGuard guard;
+  private final long dropCostNanos;
   private boolean busy;
   private int currentHub = -1;
   private int currentRequest;
+  private CompletableFuture<Void> inService;
+  /** Worker time spent on drops not yet paid by a start. */
+  private long debt;
+  /** Whether the worker is choosing its next request: only its own drops cost it time. */
+  private boolean choosing;
   private int peakQueue;
+  private long dropped;
 
-  Database(int capacityPerSecond) {
+  Database(int capacityPerSecond, QueuePolicy policy, ManualClock clock, Listener listener) {
     this.capacityPerSecond = capacityPerSecond;
+    this.clock = clock;
+    this.listener = listener;
+    this.dropCostNanos = Math.round(policy.dropCost() * NANOS_PER_SECOND / capacityPerSecond);
+    if (policy.guarded()) {
+      queue = null;
+      guard = DeadlineGuard.builder()
+          .name("auth-database")
+          .maxConcurrent(1)
+          .maxQueue(Integer.MAX_VALUE)
+          .dropIfCannotFinish(true)
+          .order(policy.newestFirst() ? DeadlineGuard.Order.NEWEST_FIRST : DeadlineGuard.Order.OLDEST_FIRST)
+          .ticker(clock)
+          .listener(EventListener.noop())
+          .build();
+    } else {
+      queue = new RequestQueue(1024);
+      guard = null;
+    }
   }
 
   /**
-   * Queues one request that arrives now.
-   *
-   * @return true if the database was idle: the caller must {@link #startNext(long)} it
+   * Queues one request that arrives now, for a hub whose answer must be ready by
+   * {@code deadlineNanos} on the simulation clock (the guard drops it after that; unguarded, it is
+   * served anyway).
    */
-  boolean offer(long now, int hub, int request) {
-    queue.addNewest(hub, request, now);
-    peakQueue = Math.max(peakQueue, queue.size());
-    return !busy;
+  void offer(int hub, int request, long deadlineNanos) {
+    long now = clock.read();
+    if (guard == null) {
+      queue.addNewest(hub, request, now);
+      peakQueue = Math.max(peakQueue, queue.size());
+      if (!busy) {
+        startNext();
+      }
+      return;
+    }
+    Deadline deadline = Deadline.after(Duration.ofNanos(deadlineNanos - now), clock);
+    guard.callAsync(deadline, () -> start(hub, request)).whenComplete((ignored, failure) -> {
+      if (failure != null) { // only a drop fails: the work itself never does, and the queue is unbounded
+        dropped++;
+        if (choosing) {
+          debt += dropCostNanos;
+        }
+        listener.dropped(hub, request);
+      }
+    });
+    peakQueue = Math.max(peakQueue, guard.queued());
   }
 
-  /**
-   * Starts the next request, if any, oldest first.
-   *
-   * @return when it completes, or -1 if nothing waits (the database is then idle)
-   */
-  long startNext(long now) {
+  /** Called by the guard when it grants the worker to a request. */
+  private CompletionStage<Void> start(int hub, int request) {
+    currentHub = hub;
+    currentRequest = request;
+    busy = true;
+    inService = new CompletableFuture<>();
+    long doneAt = clock.read() + debt + serviceNanos(guard.queued());
+    debt = 0;
+    listener.started(doneAt);
+    return inService;
+  }
+
+  /** Starts the oldest waiting request of the unguarded queue, if any. */
+  private void startNext() {
     if (queue.isEmpty()) {
       busy = false;
       currentHub = -1;
-      return -1;
+      return;
     }
     currentHub = queue.oldestHub();
     currentRequest = queue.oldestRequest();
     queue.removeOldest();
     busy = true;
-    return now + serviceNanos();
+    listener.started(clock.read() + serviceNanos(queue.size()));
+  }
+
+  /** The request in service is done now: frees the worker, which starts the next request if any. */
+  void finish() {
+    if (guard == null) {
+      startNext();
+      return;
+    }
+    CompletableFuture<Void> done = inService;
+    inService = null;
+    busy = false;
+    currentHub = -1;
+    choosing = true;
+    try {
+      done.complete(null); // releases the permit: the guard drops what is late and starts the next
+    } finally {
+      choosing = false;
+    }
   }
 
   /** The service time of a request starting now, from the work still queued behind it. */
-  private long serviceNanos() {
-    double queuedSeconds = queue.size() / capacityPerSecond;
+  private long serviceNanos(int queuedBehind) {
+    double queuedSeconds = queuedBehind / capacityPerSecond;
     double pressure = Math.min(1.0, queuedSeconds / DEGRADATION_QUEUE_SECONDS);
     double rate = capacityPerSecond * (1.0 - DEGRADATION * pressure);
     return Math.max(1L, Math.round(NANOS_PER_SECOND / rate));
@@ -101,11 +193,16 @@ final class Database {
 
   /** How many requests wait (the one in service not included). */
   int queued() {
-    return queue.size();
+    return guard == null ? queue.size() : guard.queued();
   }
 
   /** The most requests that ever waited at once. */
   int peakQueue() {
     return peakQueue;
+  }
+
+  /** How many requests the guard dropped. */
+  long dropped() {
+    return dropped;
   }
 }

@@ -40,6 +40,8 @@ public final class Simulation {
   public static final long ROUND_TRIP_NANOS = 50_000_000L;
 
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
+  /** The time from the database's completion to the hub's hearing of it. */
+  static final long REPLY_NANOS = Database.BASE_LATENCY_NANOS + ROUND_TRIP_NANOS;
 
   private static final long KIND_ATTEMPT = 0L;
   private static final long KIND_TIMEOUT = 1L;
@@ -88,7 +90,22 @@ public final class Simulation {
     final int seconds = config.durationSeconds();
 
     final ManualClock clock = ManualClock.instant();
-    final Database database = new Database(config.capacity());
+    final Database database = new Database(config.capacity(), strategy.databaseQueue(), clock,
+        new Database.Listener() {
+          @Override
+          public void started(long doneAt) {
+            events.add(doneAt, event(KIND_DATABASE_DONE, 0, 0));
+          }
+
+          @Override
+          public void dropped(int hub, int request) {
+            inDatabase[hub]--;
+            droppedTotal++;
+            if (observes) {
+              strategyRun.databaseDropped(hub, request);
+            }
+          }
+        });
     final EventQueue events = new EventQueue(2 * hubs + 16);
     // Per hub: its state, attempt number, deadline, the request it waits for, its last request
     // number and how many of its requests the database still holds.
@@ -104,6 +121,13 @@ public final class Simulation {
     final int[] offered = new int[seconds];
     final int[] rejectedPerSecond = new int[seconds];
     final int[] connectedIn = new int[seconds];
+    final int[] wastedPerSecond = new int[seconds];
+    final int[] queuePerSecond = new int[seconds];
+    Strategy.Run strategyRun;
+    boolean observes;
+    long droppedTotal;
+    /** FNV-1a over every event handled, (time, payload): equal hashes, equal runs. */
+    long trace = 0xcbf29ce484222325L;
     long now;
     long totalAttempts;
     long databaseTotal;
@@ -116,7 +140,8 @@ public final class Simulation {
     SimulationResult go(IntConsumer progress) {
       Strategy.Database gateway = this::submit;
       Strategy.Run run = strategy.start(config, clock, new SplittableRandom(strategySeed), gateway);
-      boolean observes = run.observesDatabase();
+      strategyRun = run;
+      observes = run.observesDatabase();
       SplittableRandom balancer = new SplittableRandom(config.seed() ^ 0x10AD_BA1A_5CE5L);
       final int half = (hubs + 1) / 2;
       final int ninetyNine = (int) Math.ceil(hubs * 0.99);
@@ -139,6 +164,8 @@ public final class Simulation {
       while (!events.isEmpty() && events.peekTime() <= duration) {
         long payload = events.poll();
         advanceTo(events.lastTime());
+        trace = (trace ^ now) * 0x100000001b3L;
+        trace = (trace ^ payload) * 0x100000001b3L;
         while (nextProgress <= 100 && now >= progressStep * (nextProgress / 10)) {
           progress.accept(nextProgress);
           nextProgress += 10;
@@ -162,11 +189,9 @@ public final class Simulation {
             events.add(answerAt, event(KIND_CONNECTED, doneHub, attemptNo[doneHub]));
           } else {
             wasted++;
+            wastedPerSecond[second]++;
           }
-          long next = database.startNext(now);
-          if (next >= 0) {
-            events.add(next, event(KIND_DATABASE_DONE, 0, 0));
-          }
+          database.finish();
           continue;
         }
         if (kind == KIND_TIMEOUT) {
@@ -240,7 +265,8 @@ public final class Simulation {
       }
       return new SimulationResult(strategy.name(), hubs, config.capacity(), config.servers(), attempts,
           databaseDone, offered, rejectedPerSecond, connectedAtSecondEnd, totalAttempts, databaseTotal, wasted,
-          rejected, cacheHits, database.peakQueue(), to50, to99, to100);
+          rejected, cacheHits, database.peakQueue(), to50, to99, to100, wastedPerSecond, queuePerSecond,
+          droppedTotal, trace);
     }
 
     private void advanceTo(long time) {
@@ -255,10 +281,12 @@ public final class Simulation {
       int request = ++lastRequest[hub];
       inDatabase[hub]++;
       submitted = true;
-      offered[(int) Math.min(seconds - 1, now / NANOS_PER_SECOND)]++;
-      if (database.offer(now, hub, request)) {
-        events.add(database.startNext(now), event(KIND_DATABASE_DONE, 0, 0));
-      }
+      int second = (int) Math.min(seconds - 1, now / NANOS_PER_SECOND);
+      offered[second]++;
+      // The request carries the hub's deadline less the answer's way back, as a server forwarding
+      // the remaining time would: what the guard starts in time is answered in time.
+      database.offer(hub, request, now + timeout - REPLY_NANOS);
+      queuePerSecond[second] = Math.max(queuePerSecond[second], database.queued());
       return request;
     }
   }

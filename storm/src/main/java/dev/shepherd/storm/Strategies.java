@@ -7,11 +7,14 @@ import dev.shepherd.auth.Verified;
 import dev.shepherd.backoff.Backoff;
 import dev.shepherd.backoff.ReconnectPlan;
 import dev.shepherd.backoff.Reconnector;
+import dev.shepherd.core.DeadlineExceededException;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.RejectedException;
+import dev.shepherd.ratelimit.RateLimitExceededException;
 import dev.shepherd.ratelimit.SlotAdmission;
 import dev.shepherd.ratelimit.SlotRefusedException;
 import dev.shepherd.ratelimit.SlotTicket;
+import dev.shepherd.ratelimit.TokenBucket;
 import dev.shepherd.testing.ManualClock;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -23,6 +26,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
@@ -30,16 +34,21 @@ import java.util.concurrent.TimeoutException;
 import java.util.random.RandomGenerator;
 
 /**
- * The strategies the simulator compares, from the outage to the library's defaults. Every delay a
- * hub waits and every decision a server takes comes from the library's own classes on the
- * simulation's {@link ManualClock}: {@link Backoff} schedules, the {@link ReconnectPlan} of a
- * default {@link Reconnector}, {@link SlotAdmission} and {@link CachingAuthenticator}.
+ * The strategies the simulator compares, from the outage to the library's defaults, and the
+ * ablations that show what each piece of Shepherd buys. Every delay a hub waits and every decision a
+ * server takes comes from the library's own classes on the simulation's {@link ManualClock}:
+ * {@link Backoff} schedules, the {@link ReconnectPlan} of a default {@link Reconnector},
+ * {@link TokenBucket}, {@link SlotAdmission}, {@link CachingAuthenticator} and (in the database's
+ * queue, see {@link QueuePolicy}) {@code DeadlineGuard}.
+ *
+ * <p>A strategy is a fleet (how hubs wait: {@link Hubs}) and a server tier ({@link Admission},
+ * {@link Cache}, {@link QueuePolicy}); {@link #of} combines any of them.
  */
 public final class Strategies {
 
-  /** The first retry's scale of strategies 2 to 4: 1 second. */
+  /** The first retry's scale of the backoff rows: 1 second. */
   static final Duration BASE = Duration.ofSeconds(1);
-  /** The backoff cap of strategies 2 to 4: 5 minutes, a common ceiling for device firmware. */
+  /** The backoff cap of the backoff rows: 5 minutes, a common ceiling for device firmware. */
   static final Duration CAP = Duration.ofMinutes(5);
   /** How long the authentication cache trusts an answer: 1 hour. */
   static final Duration CACHE_TTL = Duration.ofHours(1);
@@ -48,19 +57,77 @@ public final class Strategies {
   /** The name of the row with the library's defaults. */
   public static final String SHEPHERD_DEFAULTS = "Shepherd (defaults)";
 
+  /** How the hubs of a fleet wait before and between attempts. */
+  public enum Hubs {
+    /** Reconnect at once after the drop and after every failure: the outage's firmware. */
+    IMMEDIATE,
+    /** {@link Backoff#exponential} from 1 s, doubling, capped at 5 minutes, no jitter. */
+    EXPONENTIAL,
+    /** {@link Backoff#fullJitter} from 1 s, capped at 5 minutes. */
+    FULL_JITTER,
+    /**
+     * A default {@link Reconnector} (its {@link ReconnectPlan}: initial spread, jittered backoff,
+     * honouring refusals' retry-after and slot tickets).
+     */
+    RECONNECTOR
+  }
+
+  /** What a connect server does before it authenticates an attempt. */
+  public enum Admission {
+    /** Nothing: every attempt is authenticated. */
+    NONE,
+    /**
+     * A default {@link TokenBucket} at the server's share of the database's capacity (a burst of one
+     * second); a refusal carries its exact retry-after.
+     */
+    TOKEN_BUCKET,
+    /** A default {@link SlotAdmission} at the server's share: refusals carry a signed slot. */
+    SLOTS
+  }
+
+  /** The connect servers' authentication cache. */
+  public enum Cache {
+    /** No cache: every admitted attempt is a database query. */
+    NONE,
+    /** A {@link CachingAuthenticator} per server, empty at the drop (the servers restarted). */
+    COLD,
+    /**
+     * A {@link CachingAuthenticator} per server holding, at the drop, every hub that was connected
+     * to it (each hub to one server at random): a hub the load balancer sends back to its old server
+     * is a hit, elsewhere a miss.
+     */
+    WARM
+  }
+
   private Strategies() {}
 
   /**
-   * Returns the strategies of the table, in order: the four unprotected fleets, then
-   * {@link #shepherd() Shepherd's defaults}, and with more than one server also
-   * {@link #shepherdFleetWide() the same with one fleet-wide admission}.
+   * Returns the rows of the replay's table, in order: the outage, backoff without jitter, full
+   * jitter, full jitter with a connect-server token bucket, {@link #shepherd() Shepherd's defaults},
+   * Shepherd with a warm cache, then the ablations (no slots, no deadline guard, no cache), and with
+   * more than one server also {@link #shepherdFleetWide() one fleet-wide admission}.
    *
    * @param config the storm
    * @return the strategies
    */
   public static List<Strategy> all(StormConfig config) {
-    List<Strategy> all = new ArrayList<>(
-        List.of(immediateRetry(), exponential(), fullJitter(), decorrelatedJitter(), shepherd()));
+    List<Strategy> all = new ArrayList<>(List.of(
+        immediateRetry(),
+        exponential(),
+        fullJitter(),
+        fullJitterTokenBucket(),
+        shepherd(),
+        of("Shepherd, warm cache", Hubs.RECONNECTOR, Admission.SLOTS, false, Cache.WARM,
+            QueuePolicy.shepherdDefault())));
+    // Issue 18 plugs its row in here: all.add(<the learned-capacity strategy>), named
+    // "Shepherd, learned capacity"; a Strategy is self-contained, nothing else needs to change.
+    all.addAll(List.of(
+        of("Shepherd, no slots", Hubs.RECONNECTOR, Admission.TOKEN_BUCKET, false, Cache.COLD,
+            QueuePolicy.shepherdDefault()),
+        of("Shepherd, no deadline guard", Hubs.RECONNECTOR, Admission.SLOTS, false, Cache.COLD,
+            QueuePolicy.unguarded()),
+        of("Shepherd, no cache", Hubs.RECONNECTOR, Admission.SLOTS, false, Cache.NONE,
+            QueuePolicy.shepherdDefault())));
     if (config.servers() > 1) {
       all.add(shepherdFleetWide());
     }
@@ -68,28 +135,80 @@ public final class Strategies {
   }
 
   /**
-   * Strategy 1, the outage: every hub reconnects the moment it notices the drop and retries the
-   * moment an attempt fails; every attempt goes to the database.
+   * Returns the deadline-guard study: immediate retry (the outage's hubs) against servers that add
+   * only a deadline guard to the database, first-in first-out and newest-first, each with drops
+   * costing 0, 5 % and 20 % of an authentication, after the unguarded outage.
    *
-   * @return the strategy
+   * @return seven strategies
    */
-  public static Strategy immediateRetry() {
+  public static List<Strategy> deadlineGuardStudy() {
+    List<Strategy> rows = new ArrayList<>();
+    rows.add(immediateRetry());
+    for (boolean newestFirst : new boolean[] {false, true}) {
+      for (double cost : new double[] {0.0, 0.05, 0.20}) {
+        rows.add(immediateRetry(QueuePolicy.deadlineGuard(newestFirst, cost)));
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * Returns a strategy from its parts.
+   *
+   * @param name the row's name
+   * @param hubs how the hubs wait
+   * @param admission what each connect server does first
+   * @param fleetWide with admission, one limiter at the full capacity shared by every server (as
+   *     one shared store would be) instead of one per server at its share
+   * @param cache the servers' authentication cache
+   * @param queue how the database's queue treats late work
+   * @return the strategy
+   * @throws NullPointerException if an argument is null
+   */
+  public static Strategy of(String name, Hubs hubs, Admission admission, boolean fleetWide, Cache cache,
+      QueuePolicy queue) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(hubs, "hubs");
+    Objects.requireNonNull(admission, "admission");
+    Objects.requireNonNull(cache, "cache");
+    Objects.requireNonNull(queue, "queue");
     return new Strategy() {
       @Override
       public String name() {
-        return "1 immediate retry";
+        return name;
+      }
+
+      @Override
+      public QueuePolicy databaseQueue() {
+        return queue;
       }
 
       @Override
       public Run start(StormConfig config, ManualClock clock, RandomGenerator random, Database database) {
-        return new Unprotected(database) {
-          @Override
-          public long timedOutDelayNanos(int hub) {
-            return 0L;
-          }
-        };
+        return new Tier(config, clock, random, database, hubs, null, admission, fleetWide, cache);
       }
     };
+  }
+
+  /**
+   * Strategy 1, the outage: every hub reconnects the moment it notices the drop and retries the
+   * moment an attempt fails; every attempt goes to the database, which serves every request.
+   *
+   * @return the strategy
+   */
+  public static Strategy immediateRetry() {
+    return of("1 outage: immediate retry", Hubs.IMMEDIATE, Admission.NONE, false, Cache.NONE,
+        QueuePolicy.unguarded());
+  }
+
+  /**
+   * The outage's hubs against servers whose database queue adds only a deadline guard.
+   *
+   * @param queue the guard
+   * @return the strategy
+   */
+  public static Strategy immediateRetry(QueuePolicy queue) {
+    return of("immediate retry, " + queue.label(), Hubs.IMMEDIATE, Admission.NONE, false, Cache.NONE, queue);
   }
 
   /**
@@ -98,7 +217,7 @@ public final class Strategies {
    * @return the strategy
    */
   public static Strategy exponential() {
-    return backoff("2 exponential, no jitter", Backoff.exponential(BASE, 2.0, CAP));
+    return of("2 backoff, no jitter", Hubs.EXPONENTIAL, Admission.NONE, false, Cache.NONE, QueuePolicy.unguarded());
   }
 
   /**
@@ -107,16 +226,18 @@ public final class Strategies {
    * @return the strategy
    */
   public static Strategy fullJitter() {
-    return backoff("3 full jitter", Backoff.fullJitter(BASE, CAP));
+    return of("3 full jitter", Hubs.FULL_JITTER, Admission.NONE, false, Cache.NONE, QueuePolicy.unguarded());
   }
 
   /**
-   * Strategy 4: {@link Backoff#decorrelatedJitter} from 1 s to 5 minutes.
+   * Strategy 4, the real outage's fix: full jitter, and a {@link TokenBucket} on each connect
+   * server at its share of the database's capacity.
    *
    * @return the strategy
    */
-  public static Strategy decorrelatedJitter() {
-    return backoff("4 decorrelated jitter", Backoff.decorrelatedJitter(BASE, CAP));
+  public static Strategy fullJitterTokenBucket() {
+    return of("4 full jitter + token bucket", Hubs.FULL_JITTER, Admission.TOKEN_BUCKET, false, Cache.NONE,
+        QueuePolicy.unguarded());
   }
 
   /**
@@ -126,8 +247,11 @@ public final class Strategies {
    * @param name the row's name
    * @param backoff the hubs' backoff
    * @return the strategy
+   * @throws NullPointerException if an argument is null
    */
   public static Strategy backoff(String name, Backoff backoff) {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(backoff, "backoff");
     return new Strategy() {
       @Override
       public String name() {
@@ -136,33 +260,24 @@ public final class Strategies {
 
       @Override
       public Run start(StormConfig config, ManualClock clock, RandomGenerator random, Database database) {
-        Backoff.Schedule[] schedules = new Backoff.Schedule[config.hubs()];
-        return new Unprotected(database) {
-          @Override
-          public long timedOutDelayNanos(int hub) {
-            Backoff.Schedule schedule = schedules[hub];
-            if (schedule == null) {
-              schedule = backoff.start(random);
-              schedules[hub] = schedule;
-            }
-            return schedule.nextDelayNanos();
-          }
-        };
+        return new Tier(config, clock, random, database, Hubs.FULL_JITTER, backoff, Admission.NONE, false,
+            Cache.NONE);
       }
     };
   }
 
   /**
    * Shepherd with nothing tuned: each hub is a {@link Reconnector} built with nothing but its
-   * connector (its {@linkplain Reconnector#plan() plan} runs on the simulated clock), and each
-   * connect server admits at {@code capacity / servers} through a {@link SlotAdmission} with its
-   * defaults and a ticket key shared by every server, then authenticates through a
-   * {@link CachingAuthenticator} that starts cold. Neither side knows the fleet's size.
+   * connector (its {@linkplain Reconnector#plan() plan} runs on the simulated clock); each connect
+   * server admits at {@code capacity / servers} through a {@link SlotAdmission} with its defaults
+   * and a ticket key shared by every server, then authenticates through a
+   * {@link CachingAuthenticator} that starts cold; the database's queue is a default
+   * {@code DeadlineGuard} (newest first). Neither side knows the fleet's size.
    *
    * @return the strategy
    */
   public static Strategy shepherd() {
-    return shepherd(SHEPHERD_DEFAULTS, false);
+    return of(SHEPHERD_DEFAULTS, Hubs.RECONNECTOR, Admission.SLOTS, false, Cache.COLD, QueuePolicy.shepherdDefault());
   }
 
   /**
@@ -172,126 +287,143 @@ public final class Strategies {
    * @return the strategy
    */
   public static Strategy shepherdFleetWide() {
-    return shepherd(SHEPHERD_DEFAULTS + ", fleet-wide limit", true);
+    return of(SHEPHERD_DEFAULTS + ", fleet-wide limit", Hubs.RECONNECTOR, Admission.SLOTS, true, Cache.COLD,
+        QueuePolicy.shepherdDefault());
   }
 
-  private static Strategy shepherd(String name, boolean fleetWide) {
-    return new Strategy() {
-      @Override
-      public String name() {
-        return name;
-      }
-
-      @Override
-      public Run start(StormConfig config, ManualClock clock, RandomGenerator random, Database database) {
-        return new Protected(config, clock, random, database, fleetWide);
-      }
-    };
-  }
-
-  /**
-   * A connect-server tier with no protection: every attempt goes to the database, and hubs make
-   * their first attempt as soon as they notice the drop.
-   */
-  abstract static class Unprotected implements Strategy.Run {
-    private final Strategy.Database database;
-
-    Unprotected(Strategy.Database database) {
-      this.database = database;
-    }
-
-    @Override
-    public long firstAttemptDelayNanos(int hub) {
-      return 0L;
-    }
-
-    @Override
-    public int attempt(int hub, int server) {
-      database.submit(hub);
-      return TO_DATABASE;
-    }
-
-    @Override
-    public long refusedDelayNanos(int hub) {
-      throw new IllegalStateException("an unprotected server never refuses");
-    }
-  }
-
-  /** The library's hubs against the library's servers. */
-  static final class Protected implements Strategy.Run {
+  /** One run of a fleet against a server tier. */
+  static final class Tier implements Strategy.Run {
 
     /** What a hub's attempt fails with when no answer comes within the timeout. */
     private static final TimeoutException TIMED_OUT = new TimeoutException("no answer within the attempt timeout");
+    private static final DeadlineExceededException DROPPED =
+        new DeadlineExceededException("auth-database", "the database dropped the request: its deadline passed");
     private static final byte[] SECRET = "secret".getBytes(StandardCharsets.UTF_8);
 
     private final ManualClock clock;
+    private final RandomGenerator random;
     private final Strategy.Database database;
+    private final Hubs hubs;
+    private final Backoff backoff;
     private final ReconnectPlan.Session[] sessions;
-    private final SlotAdmission[] admissions;
+    private final Backoff.Schedule[] schedules;
+    private final SlotAdmission[] slots;
+    private final TokenBucket[] buckets;
     private final List<CachingAuthenticator<String>> caches = new ArrayList<>();
     private final Map<Long, CompletableFuture<Verified<String>>> pending = new HashMap<>();
+    /** While warming the caches, the backend answers at once. */
+    private boolean warming;
     /** The refusal of the attempt just handled, which the hub hears next. */
     private RejectedException refusal;
 
-    Protected(StormConfig config, ManualClock clock, RandomGenerator random, Strategy.Database database,
-        boolean fleetWide) {
+    Tier(StormConfig config, ManualClock clock, RandomGenerator random, Strategy.Database database, Hubs hubs,
+        Backoff backoff, Admission admission, boolean fleetWide, Cache cache) {
       this.clock = clock;
+      this.random = random;
       this.database = database;
-      // The hubs: a Reconnector with nothing but its connector; the simulation plays its plan.
-      ReconnectPlan plan = Reconnector.builder(() -> {
-        throw new UnsupportedOperationException("the simulation makes the attempts");
-      }).build().plan();
-      sessions = new ReconnectPlan.Session[config.hubs()];
-      for (int hub = 0; hub < sessions.length; hub++) {
-        sessions[hub] = plan.newSession(random);
+      this.hubs = hubs;
+      this.backoff = backoff != null ? backoff
+          : hubs == Hubs.EXPONENTIAL ? Backoff.exponential(BASE, 2.0, CAP) : Backoff.fullJitter(BASE, CAP);
+      if (hubs == Hubs.RECONNECTOR) {
+        // The hubs: a Reconnector with nothing but its connector; the simulation plays its plan.
+        ReconnectPlan plan = Reconnector.builder(() -> {
+          throw new UnsupportedOperationException("the simulation makes the attempts");
+        }).build().plan();
+        sessions = new ReconnectPlan.Session[config.hubs()];
+        for (int hub = 0; hub < sessions.length; hub++) {
+          sessions[hub] = plan.newSession(random);
+        }
+        schedules = null;
+      } else {
+        sessions = null;
+        schedules = hubs == Hubs.IMMEDIATE ? null : new Backoff.Schedule[config.hubs()];
       }
-      // The servers: admission with its defaults at their share of the capacity, one shared key.
-      byte[] key = new byte[16];
-      random.nextBytes(key);
-      Clock wall = new SimulatedWallClock(clock);
       int servers = config.servers();
-      admissions = new SlotAdmission[servers];
-      for (int server = 0; server < servers; server++) {
-        admissions[server] = fleetWide && server > 0 ? admissions[0] : SlotAdmission.builder()
-            .name(fleetWide ? "connect" : "connect-" + server)
-            .permitsPerSecond(fleetWide ? config.capacity() : (double) config.capacity() / servers)
-            .ticketKey(key)
-            .ticker(clock)
-            .clock(wall)
-            .listener(EventListener.noop())
-            .build();
-        Authenticator<DeviceCredentials, Verified<String>> backend = new SimulatedBackend();
-        caches.add(CachingAuthenticator.builder(backend)
-            .name("device-auth-" + server)
-            .ttl(CACHE_TTL)
-            .maximumSize(CACHE_SIZE)
-            .ticker(clock)
-            .random(random)
-            .executor(Runnable::run)
-            .listener(EventListener.noop())
-            .build());
+      double share = fleetWide ? config.capacity() : (double) config.capacity() / servers;
+      slots = admission == Admission.SLOTS ? new SlotAdmission[servers] : null;
+      buckets = admission == Admission.TOKEN_BUCKET ? new TokenBucket[servers] : null;
+      byte[] key = new byte[16];
+      if (slots != null) {
+        random.nextBytes(key);
       }
+      Clock wall = new SimulatedWallClock(clock);
+      for (int server = 0; server < servers; server++) {
+        String name = fleetWide ? "connect" : "connect-" + server;
+        boolean shared = fleetWide && server > 0;
+        if (slots != null) {
+          slots[server] = shared ? slots[0] : SlotAdmission.builder()
+              .name(name)
+              .permitsPerSecond(share)
+              .ticketKey(key)
+              .ticker(clock)
+              .clock(wall)
+              .listener(EventListener.noop())
+              .build();
+        }
+        if (buckets != null) {
+          buckets[server] = shared ? buckets[0] : TokenBucket.builder()
+              .name(name)
+              .permitsPerSecond(share)
+              .ticker(clock)
+              .listener(EventListener.noop())
+              .build();
+        }
+        if (cache != Cache.NONE) {
+          caches.add(CachingAuthenticator.builder(new SimulatedBackend())
+              .name("device-auth-" + server)
+              .ttl(CACHE_TTL)
+              .maximumSize(CACHE_SIZE)
+              .ticker(clock)
+              .random(random)
+              .executor(Runnable::run)
+              .listener(EventListener.noop())
+              .build());
+        }
+      }
+      if (cache == Cache.WARM) {
+        warming = true;
+        for (int hub = 0; hub < config.hubs(); hub++) {
+          int server = servers == 1 ? 0 : random.nextInt(servers);
+          caches.get(server).authenticateAsync(credentials(hub));
+        }
+        warming = false;
+      }
+    }
+
+    private static DeviceCredentials credentials(int hub) {
+      return DeviceCredentials.of("hub-" + hub, SECRET);
     }
 
     @Override
     public long firstAttemptDelayNanos(int hub) {
-      return sessions[hub].start(clock.read());
+      return sessions != null ? sessions[hub].start(clock.read()) : 0L;
     }
 
     @Override
     public int attempt(int hub, int server) {
-      // The hub presents the ticket of its last refusal, as a RefusalAwareConnector would.
-      RejectedException last = sessions[hub].lastRefusal();
-      SlotTicket ticket = last instanceof SlotRefusedException ? ((SlotRefusedException) last).ticket().orElse(null)
-          : null;
-      try {
-        admissions[server].acquire(hub, ticket);
-      } catch (SlotRefusedException refused) {
-        refusal = refused;
-        return REFUSED;
+      if (slots != null) {
+        // The hub presents the ticket of its last refusal, as a RefusalAwareConnector would.
+        RejectedException last = sessions != null ? sessions[hub].lastRefusal() : null;
+        SlotTicket ticket = last instanceof SlotRefusedException ? ((SlotRefusedException) last).ticket().orElse(null)
+            : null;
+        try {
+          slots[server].acquire(hub, ticket);
+        } catch (SlotRefusedException refused) {
+          refusal = refused;
+          return REFUSED;
+        }
+      } else if (buckets != null) {
+        long wait = buckets[server].acquireOrRetryAfterNanos(1);
+        if (wait > 0) {
+          refusal = new RateLimitExceededException(buckets[server].name(), wait);
+          return REFUSED;
+        }
       }
-      DeviceCredentials device = DeviceCredentials.of("hub-" + hub, SECRET);
-      CompletableFuture<String> verdict = caches.get(server).authenticateAsync(device).toCompletableFuture();
+      if (caches.isEmpty()) {
+        database.submit(hub);
+        return TO_DATABASE;
+      }
+      CompletableFuture<String> verdict = caches.get(server).authenticateAsync(credentials(hub)).toCompletableFuture();
       if (!verdict.isDone()) {
         return TO_DATABASE;
       }
@@ -299,6 +431,8 @@ public final class Strategies {
         verdict.join();
         return ACCEPTED;
       } catch (CompletionException e) {
+        // The cache refuses a device whose last load failed (the database dropped it) until its
+        // cool-down ends, and says when to come back: the hub hears a refusal.
         if (e.getCause() instanceof RejectedException) {
           refusal = (RejectedException) e.getCause();
           return REFUSED;
@@ -311,23 +445,42 @@ public final class Strategies {
     public long refusedDelayNanos(int hub) {
       RejectedException heard = refusal;
       refusal = null;
-      return sessions[hub].connectFailed(clock.read(), heard);
+      return failed(hub, heard);
     }
 
     @Override
     public long timedOutDelayNanos(int hub) {
-      return sessions[hub].connectFailed(clock.read(), TIMED_OUT);
+      return failed(hub, TIMED_OUT);
+    }
+
+    private long failed(int hub, Throwable why) {
+      if (sessions != null) {
+        return sessions[hub].connectFailed(clock.read(), why);
+      }
+      if (hubs == Hubs.IMMEDIATE) {
+        return 0L;
+      }
+      Backoff.Schedule schedule = schedules[hub];
+      if (schedule == null) {
+        schedule = backoff.start(random);
+        schedules[hub] = schedule;
+      }
+      return schedule.nextDelayNanos();
     }
 
     @Override
     public void connected(int hub) {
-      sessions[hub].connected(clock.read());
-      sessions[hub] = null; // it stays connected: its state is no longer needed
+      if (sessions != null) {
+        sessions[hub].connected(clock.read());
+        sessions[hub] = null; // it stays connected: its state is no longer needed
+      } else if (schedules != null) {
+        schedules[hub] = null;
+      }
     }
 
     @Override
     public boolean observesDatabase() {
-      return true;
+      return !caches.isEmpty();
     }
 
     @Override
@@ -335,6 +488,14 @@ public final class Strategies {
       CompletableFuture<Verified<String>> answer = pending.remove(key(hub, request));
       if (answer != null) {
         answer.complete(Verified.of("hub-" + hub));
+      }
+    }
+
+    @Override
+    public void databaseDropped(int hub, int request) {
+      CompletableFuture<Verified<String>> answer = pending.remove(key(hub, request));
+      if (answer != null) {
+        answer.completeExceptionally(DROPPED); // the cache forgets the load, so the next attempt queries
       }
     }
 
@@ -351,6 +512,9 @@ public final class Strategies {
 
       @Override
       public CompletionStage<Verified<String>> authenticateAsync(DeviceCredentials device) {
+        if (warming) {
+          return CompletableFuture.completedFuture(Verified.of(device.deviceId()));
+        }
         int hub = Integer.parseInt(device.deviceId().substring("hub-".length()));
         CompletableFuture<Verified<String>> answer = new CompletableFuture<>();
         pending.put(key(hub, database.submit(hub)), answer);

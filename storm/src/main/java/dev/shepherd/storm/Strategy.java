@@ -33,6 +33,16 @@ public interface Strategy {
    */
   Run start(StormConfig config, ManualClock clock, RandomGenerator random, Database database);
 
+  /**
+   * Returns how the database's queue treats requests whose hub may have left: part of the server
+   * tier this strategy describes.
+   *
+   * @return {@link QueuePolicy#unguarded()} unless the strategy's servers add a deadline guard
+   */
+  default QueuePolicy databaseQueue() {
+    return QueuePolicy.unguarded();
+  }
+
   /** The simulated database as the connect servers see it. */
   interface Database {
     /**
@@ -119,5 +129,14 @@ public interface Strategy {
      * @param request the request's number, as {@link Database#submit(int)} returned it
      */
     default void databaseAnswered(int hub, int request) {}
+
+    /**
+     * Called, when {@link #observesDatabase()} says so, at the instant the database's deadline guard
+     * drops a request instead of starting it (its hub is not told: it finds out at its timeout).
+     *
+     * @param hub the hub's index
+     * @param request the request's number, as {@link Database#submit(int)} returned it
+     */
+    default void databaseDropped(int hub, int request) {}
   }
 }

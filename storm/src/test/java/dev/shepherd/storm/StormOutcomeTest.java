@@ -39,9 +39,39 @@ class StormOutcomeTest {
   }
 
   @Test
-  void theTableHasTheFourUnprotectedFleetsAndShepherdsDefaults() {
-    assertEquals(List.of("1 immediate retry", "2 exponential, no jitter", "3 full jitter", "4 decorrelated jitter",
-        "Shepherd (defaults)"), results.stream().map(SimulationResult::name).toList());
+  void theTableSeparatesTheCausesRowByRow() {
+    assertEquals(List.of("1 outage: immediate retry", "2 backoff, no jitter", "3 full jitter",
+        "4 full jitter + token bucket", "Shepherd (defaults)", "Shepherd, warm cache", "Shepherd, no slots",
+        "Shepherd, no deadline guard", "Shepherd, no cache"), results.stream().map(SimulationResult::name).toList());
+  }
+
+  @Test
+  void noShepherdRowEverDoesWorkWhoseAnswerComesAfterItsCallersDeadline() {
+    for (SimulationResult r : results) {
+      if (r.name().startsWith("Shepherd")) {
+        assertEquals(0, r.wastedAuthentications(), r.name());
+        assertEquals(SMALL.hubs(), r.connectedAtEnd(), r.name());
+      }
+    }
+  }
+
+  @Test
+  void theWarmCacheSparesTheDatabaseAndNoCacheCostsAQueryPerAdmittedAttempt() {
+    // One server: every hub comes back to the server whose cache holds it.
+    assertEquals(0, result("Shepherd, warm").databaseAuthentications());
+    assertEquals(result("Shepherd, no cache").totalAttempts() - result("Shepherd, no cache").rejected(),
+        result("Shepherd, no cache").databaseAuthentications() + 0L);
+  }
+
+  @Test
+  void thePerSecondSeriesAddUpToTheTotals() {
+    for (SimulationResult r : results) {
+      assertEquals(r.totalAttempts(), java.util.Arrays.stream(r.attemptsPerSecond()).asLongStream().sum(), r.name());
+      assertEquals(r.wastedAuthentications(), java.util.Arrays.stream(r.dbWastedPerSecond()).asLongStream().sum());
+      assertEquals(r.usefulAuthentications(), java.util.Arrays.stream(r.dbUsefulPerSecond()).asLongStream().sum());
+      assertEquals(r.peakQueue(), java.util.Arrays.stream(r.queueDepthPerSecond()).max().orElse(0), r.name());
+      assertEquals(r.connectedAtEnd(), r.connectedPerSecond()[r.connectedPerSecond().length - 1]);
+    }
   }
 
   @Test
@@ -114,7 +144,7 @@ class StormOutcomeTest {
       int count = json.split("\"" + field + "\": ", -1).length - 1;
       assertEquals(results.size() + (List.of("hubs", "capacity", "servers").contains(field) ? 1 : 0), count, field);
     }
-    assertTrue(json.contains("\"strategy\": \"1 immediate retry\", \"hubs\": 5000, \"capacity\": 100, \"servers\": 1,"
+    assertTrue(json.contains("\"strategy\": \"1 outage: immediate retry\", \"hubs\": 5000, \"capacity\": 100, \"servers\": 1,"
         + " \"t50_s\": null, \"t99_s\": null, \"t100_s\": null"), json);
     assertTrue(json.contains("\"strategy\": \"Shepherd (defaults)\""), json);
   }

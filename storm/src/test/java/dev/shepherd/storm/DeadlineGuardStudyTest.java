@@ -1,0 +1,58 @@
+package dev.shepherd.storm;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * Issue 17 in the simulator: the outage's hubs (immediate retry) against a database whose queue adds
+ * only the library's deadline guard, at N / C = 30 s (6,000 hubs, 200/s).
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class DeadlineGuardStudyTest {
+
+  static final StormConfig CONFIG = new StormConfig(6_000, 200, 1, 42L, 300, 10_000_000_000L);
+  private static final long IDEAL = 30_000_000_000L;
+  private static List<SimulationResult> results;
+
+  @BeforeAll
+  static void simulate() {
+    results = Simulation.runAll(CONFIG, Strategies.deadlineGuardStudy(), StormOutcomeTest.SILENT);
+  }
+
+  @Test
+  void theStudyHasTheOutageAndBothOrdersAtThreeDropCosts() {
+    assertEquals(7, results.size());
+    assertEquals("1 outage: immediate retry", results.get(0).name());
+    assertEquals("immediate retry, guard, newest-first, drop 20 %", results.get(6).name());
+  }
+
+  @Test
+  void withoutTheGuardTheOutageNeverRecovers() {
+    assertEquals(-1, results.get(0).nanosTo50());
+  }
+
+  @Test
+  void newestFirstRecoversWithinAFifthAboveTheIdealAndWastesNothingWhateverADropCosts() {
+    for (SimulationResult r : results.subList(4, 7)) {
+      assertTrue(r.nanosTo100() > 0 && r.nanosTo100() <= IDEAL * 120 / 100, r.name() + ": " + r.nanosTo100());
+      assertEquals(0, r.wastedAuthentications(), r.name());
+      assertTrue(r.dropped() > 0, "the guard dropped the late work: " + r.name());
+    }
+  }
+
+  @Test
+  void firstInFirstOutRecoversButSlowsAsDropsCostMore() {
+    List<SimulationResult> fifo = results.subList(1, 4);
+    for (SimulationResult r : fifo) {
+      assertTrue(r.nanosTo100() > 0, r.name() + " never recovered");
+    }
+    assertTrue(fifo.get(0).nanosTo100() < fifo.get(2).nanosTo100(),
+        "free drops " + fifo.get(0).nanosTo100() + " ns, 20 % drops " + fifo.get(2).nanosTo100() + " ns");
+  }
+}
