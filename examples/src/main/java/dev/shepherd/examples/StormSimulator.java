@@ -115,7 +115,7 @@ public final class StormSimulator {
         "Options:",
         "  --hubs N         hubs in the fleet (default 100,000)",
         "  --capacity C     database authentications per second at full speed (default 2,000)",
-        "  --servers S      connect servers behind the load balancer (default 1); with more than",
+        "  --servers S      connect servers behind the load balancer (default 4); with more than",
         "                   one, a row with one fleet-wide admission is added",
         "  --seed S         seed of every random draw; same seed, same table (default 42)",
         "  --duration SEC   seconds simulated after the drop (default 1,800)",

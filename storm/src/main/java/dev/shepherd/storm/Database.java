@@ -63,6 +63,9 @@ final class Database {
   }
 
   private final double capacityPerSecond;
+  private final double degradation;
+  private final double capacityFactor;
+  private final long reducedUntilNanos;
   private final ManualClock clock;
   private final Listener listener;
   private final RequestQueue queue;
@@ -80,7 +83,19 @@ final class Database {
   private long dropped;
 
   Database(int capacityPerSecond, QueuePolicy policy, ManualClock clock, Listener listener) {
+    this(capacityPerSecond, policy, clock, listener, DEGRADATION, 1.0, 0L);
+  }
+
+  /**
+   * A database whose throughput falls by {@code degradation} under a long queue, and which runs at
+   * {@code capacityFactor} of its capacity until {@code reducedUntilNanos} (a capacity drop).
+   */
+  Database(int capacityPerSecond, QueuePolicy policy, ManualClock clock, Listener listener, double degradation,
+      double capacityFactor, long reducedUntilNanos) {
     this.capacityPerSecond = capacityPerSecond;
+    this.degradation = degradation;
+    this.capacityFactor = capacityFactor;
+    this.reducedUntilNanos = reducedUntilNanos;
     this.clock = clock;
     this.listener = listener;
     this.dropCostNanos = Math.round(policy.dropCost() * NANOS_PER_SECOND / capacityPerSecond);
@@ -177,7 +192,10 @@ final class Database {
   private long serviceNanos(int queuedBehind) {
     double queuedSeconds = queuedBehind / capacityPerSecond;
     double pressure = Math.min(1.0, queuedSeconds / DEGRADATION_QUEUE_SECONDS);
-    double rate = capacityPerSecond * (1.0 - DEGRADATION * pressure);
+    double rate = capacityPerSecond * (1.0 - degradation * pressure);
+    if (clock.read() < reducedUntilNanos) {
+      rate *= capacityFactor;
+    }
     return Math.max(1L, Math.round(NANOS_PER_SECOND / rate));
   }
 

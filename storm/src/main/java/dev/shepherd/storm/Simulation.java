@@ -58,6 +58,16 @@ public final class Simulation {
   private final StormConfig config;
   private final Strategy strategy;
   private final long strategySeed;
+  private final Setup setup;
+
+  /**
+   * What a proving-ground scenario changes in the storm: how fast hubs notice, which share of the
+   * fleet drops (the rest stay connected), a capacity drop and the database's degradation.
+   */
+  record Setup(long detectionSpreadNanos, double dropFraction, double capacityFactor, long reducedUntilNanos,
+      double degradation) {
+    static final Setup STORM = new Setup(DETECTION_SPREAD_NANOS, 1.0, 1.0, 0L, Database.DEGRADATION);
+  }
 
   /**
    * Creates a simulation.
@@ -67,6 +77,11 @@ public final class Simulation {
    * @param strategyIndex distinguishes the strategies' random streams derived from the seed
    */
   public Simulation(StormConfig config, Strategy strategy, int strategyIndex) {
+    this(config, strategy, strategyIndex, Setup.STORM);
+  }
+
+  Simulation(StormConfig config, Strategy strategy, int strategyIndex, Setup setup) {
+    this.setup = setup;
     this.config = config;
     this.strategy = strategy;
     this.strategySeed = new SplittableRandom(config.seed() + 1_000_003L * (strategyIndex + 1)).nextLong();
@@ -105,7 +120,7 @@ public final class Simulation {
               strategyRun.databaseDropped(hub, request);
             }
           }
-        });
+        }, setup.degradation(), setup.capacityFactor(), setup.reducedUntilNanos());
     final EventQueue events = new EventQueue(2 * hubs + 16);
     // Per hub: its state, attempt number, deadline, the request it waits for, its last request
     // number and how many of its requests the database still holds.
@@ -151,12 +166,27 @@ public final class Simulation {
 
       // The same detection offsets for every strategy: they come from the seed alone.
       SplittableRandom detection = new SplittableRandom(config.seed());
-      long[] noticed = new long[hubs];
-      for (int hub = 0; hub < hubs; hub++) {
-        noticed[hub] = detection.nextLong(DETECTION_SPREAD_NANOS);
+      // The first ceil(share x N) hubs drop; the others stay connected (hubs are alike).
+      int dropping = (int) Math.min(hubs, Math.ceil(setup.dropFraction() * hubs));
+      long[] noticed = new long[dropping];
+      for (int hub = 0; hub < dropping; hub++) {
+        noticed[hub] = setup.detectionSpreadNanos() == 0 ? 0 : detection.nextLong(setup.detectionSpreadNanos());
       }
-      for (int hub = 0; hub < hubs; hub++) {
+      for (int hub = 0; hub < dropping; hub++) {
         events.add(noticed[hub] + run.firstAttemptDelayNanos(hub), event(KIND_ATTEMPT, hub, 0));
+      }
+      for (int hub = dropping; hub < hubs; hub++) {
+        status[hub] = CONNECTED;
+      }
+      connected = hubs - dropping;
+      if (connected >= half) {
+        to50 = 0;
+      }
+      if (connected >= ninetyNine) {
+        to99 = 0;
+      }
+      if (connected == hubs) {
+        to100 = 0;
       }
 
       int nextProgress = 10;

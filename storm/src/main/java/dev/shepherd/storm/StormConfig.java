@@ -19,8 +19,11 @@ public record StormConfig(
   public static final int DEFAULT_HUBS = 100_000;
   /** The default database capacity: 2,000 authentications per second. */
   public static final int DEFAULT_CAPACITY = 2_000;
-  /** The default number of connect servers: 1. */
-  public static final int DEFAULT_SERVERS = 1;
+  /**
+   * The default number of connect servers: 4, behind a load balancer that sends each attempt to one
+   * at random, so a hub rarely comes back to the server whose cache knows it.
+   */
+  public static final int DEFAULT_SERVERS = 4;
   /** The default seed. */
   public static final long DEFAULT_SEED = 42L;
   /** The default simulated span after the drop: 30 minutes. */
@@ -51,7 +54,7 @@ public record StormConfig(
   /**
    * Returns the defaults.
    *
-   * @return 100,000 hubs, 2,000/s, seed 42, 30 minutes, 10 s timeout
+   * @return 100,000 hubs, 2,000/s, 4 connect servers, seed 42, 30 minutes, 10 s timeout
    */
   public static StormConfig defaults() {
     return new StormConfig(

@@ -29,7 +29,10 @@ public final class StormReport {
   }
 
   /**
-   * Returns the table, one row per strategy, with a header and a trailing newline.
+   * Returns the table, one row per strategy, with a header and a trailing newline: the peak attempts
+   * per second at the connect servers, the peak load offered to the database per second, attempts,
+   * refusals, the database's useful and wasted authentications, requests its deadline guard dropped,
+   * its peak queue, and the times until 50, 99 and 100 % of the fleet was connected.
    *
    * @param results the rows
    * @return the table
@@ -39,11 +42,11 @@ public final class StormReport {
     for (SimulationResult result : results) {
       nameWidth = Math.max(nameWidth, result.name().length());
     }
-    String row = "%-" + nameWidth + "s  %10s  %10s  %11s  %10s  %10s  %10s  %10s  %8s  %8s  %8s%n";
+    String row = "%-" + nameWidth + "s  %10s  %10s  %11s  %10s  %10s  %10s  %10s  %10s  %8s  %8s  %8s%n";
     StringBuilder out = new StringBuilder();
     out.append(String.format(Locale.ROOT, row,
-        "strategy", "peak att/s", "peak DB/s", "attempts", "refused", "DB auths", "DB wasted", "peak queue",
-        "50 %", "99 %", "100 %"));
+        "strategy", "peak att/s", "peak DB/s", "attempts", "refused", "DB useful", "DB wasted", "DB dropped",
+        "peak queue", "50 %", "99 %", "100 %"));
     for (SimulationResult r : results) {
       out.append(String.format(Locale.ROOT, row,
           r.name(),
@@ -51,8 +54,9 @@ public final class StormReport {
           count(r.peakOfferedPerSecond()),
           count(r.totalAttempts()),
           count(r.rejected()),
-          count(r.databaseAuthentications()),
+          count(r.usefulAuthentications()),
           count(r.wastedAuthentications()),
+          count(r.dropped()),
           count(r.peakQueue()),
           time(r.nanosTo50()),
           time(r.nanosTo99()),
@@ -67,7 +71,8 @@ public final class StormReport {
    * second), {@code servers}, {@code t50_s}, {@code t99_s}, {@code t100_s} (seconds until 50, 99
    * and 100 % of the fleet was connected, {@code null} when never), {@code attempts},
    * {@code refusals}, {@code db_auths}, {@code db_wasted}, {@code peak_offered_per_s} (the most
-   * authentications sent to the database in one second) and {@code peak_queue}.
+   * authentications sent to the database in one second) and {@code peak_queue}, followed by
+   * {@code peak_attempts_per_s}, {@code db_useful}, {@code db_dropped} and {@code cache_hits}.
    *
    * @param config the storm
    * @param results the rows
@@ -86,10 +91,12 @@ public final class StormReport {
       out.append(String.format(Locale.ROOT,
           "  {\"strategy\": %s, \"hubs\": %d, \"capacity\": %d, \"servers\": %d, \"t50_s\": %s, \"t99_s\": %s,"
               + " \"t100_s\": %s, \"attempts\": %d, \"refusals\": %d, \"db_auths\": %d, \"db_wasted\": %d,"
-              + " \"peak_offered_per_s\": %d, \"peak_queue\": %d}",
+              + " \"peak_offered_per_s\": %d, \"peak_queue\": %d, \"peak_attempts_per_s\": %d,"
+              + " \"db_useful\": %d, \"db_dropped\": %d, \"cache_hits\": %d}",
           quote(r.name()), r.hubs(), r.capacity(), r.servers(), orNull(r.nanosTo50()), orNull(r.nanosTo99()),
           orNull(r.nanosTo100()), r.totalAttempts(), r.rejected(), r.databaseAuthentications(),
-          r.wastedAuthentications(), r.peakOfferedPerSecond(), r.peakQueue()));
+          r.wastedAuthentications(), r.peakOfferedPerSecond(), r.peakQueue(), r.peakAttemptsPerSecond(),
+          r.usefulAuthentications(), r.dropped(), r.cacheHits()));
     }
     out.append("\n ]\n}\n");
     return out.toString();

@@ -185,7 +185,7 @@ public final class Strategies {
 
       @Override
       public Run start(StormConfig config, ManualClock clock, RandomGenerator random, Database database) {
-        return new Tier(config, clock, random, database, hubs, null, admission, fleetWide, cache);
+        return new Tier(config, clock, random, database, hubs, null, null, admission, fleetWide, cache);
       }
     };
   }
@@ -260,7 +260,7 @@ public final class Strategies {
 
       @Override
       public Run start(StormConfig config, ManualClock clock, RandomGenerator random, Database database) {
-        return new Tier(config, clock, random, database, Hubs.FULL_JITTER, backoff, Admission.NONE, false,
+        return new Tier(config, clock, random, database, Hubs.FULL_JITTER, backoff, null, Admission.NONE, false,
             Cache.NONE);
       }
     };
@@ -291,6 +291,27 @@ public final class Strategies {
         QueuePolicy.shepherdDefault());
   }
 
+  /** A strategy from a proving ground's fleet and server tier. */
+  static Strategy of(String name, Fleet fleet, ServerTier tier) {
+    return new Strategy() {
+      @Override
+      public String name() {
+        return name;
+      }
+
+      @Override
+      public QueuePolicy databaseQueue() {
+        return tier.queue();
+      }
+
+      @Override
+      public Run start(StormConfig config, ManualClock clock, RandomGenerator random, Database database) {
+        return new Tier(config, clock, random, database, fleet.hubs(), fleet.backoff(), fleet.plan(),
+            tier.admission(), tier.fleetWide(), tier.cache());
+      }
+    };
+  }
+
   /** One run of a fleet against a server tier. */
   static final class Tier implements Strategy.Run {
 
@@ -317,7 +338,7 @@ public final class Strategies {
     private RejectedException refusal;
 
     Tier(StormConfig config, ManualClock clock, RandomGenerator random, Strategy.Database database, Hubs hubs,
-        Backoff backoff, Admission admission, boolean fleetWide, Cache cache) {
+        Backoff backoff, ReconnectPlan givenPlan, Admission admission, boolean fleetWide, Cache cache) {
       this.clock = clock;
       this.random = random;
       this.database = database;
@@ -326,7 +347,7 @@ public final class Strategies {
           : hubs == Hubs.EXPONENTIAL ? Backoff.exponential(BASE, 2.0, CAP) : Backoff.fullJitter(BASE, CAP);
       if (hubs == Hubs.RECONNECTOR) {
         // The hubs: a Reconnector with nothing but its connector; the simulation plays its plan.
-        ReconnectPlan plan = Reconnector.builder(() -> {
+        ReconnectPlan plan = givenPlan != null ? givenPlan : Reconnector.builder(() -> {
           throw new UnsupportedOperationException("the simulation makes the attempts");
         }).build().plan();
         sessions = new ReconnectPlan.Session[config.hubs()];
