@@ -2,6 +2,8 @@ package dev.shepherd.examples;
 
 import java.awt.BasicStroke;
 import java.awt.Color;
+import java.awt.Font;
+import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +17,7 @@ import org.knowm.xchart.AnnotationLine;
 import org.knowm.xchart.AnnotationText;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYSeries;
+import org.knowm.xchart.style.Styler.LegendLayout;
 import org.knowm.xchart.style.Styler.LegendPosition;
 import org.knowm.xchart.style.markers.SeriesMarkers;
 
@@ -35,7 +38,10 @@ final class LiveFleetChart {
   static final Color DROP = new Color(0x33, 0x33, 0x33);
 
   static final int WIDTH = 1100;
-  static final int PANEL_HEIGHT = 380;
+  static final int PANEL_HEIGHT = 420;
+  /** About the plot's width in pixels (the chart less its y axis), to place the drop's label. */
+  private static final int PLOT_WIDTH = WIDTH - 100;
+  private static final Font LABEL = new Font(Font.SANS_SERIF, Font.BOLD, 12);
 
   private static final String HEADER = "# shepherd live fleet, one row per second";
   private static final String COLUMNS = "attempts\tqueries\trejected\tconnected";
@@ -170,9 +176,9 @@ final class LiveFleetChart {
     }
     // Headroom above the highest point for the drop's label, and a floor just below zero so that
     // a run with no queries draws its line above the axis, not on it.
-    chart.getStyler().setYAxisMax(top * 1.25);
+    chart.getStyler().setYAxisMax(top * 1.12);
     chart.getStyler().setYAxisMin(-top * 0.03);
-    markDrop(chart, runs, top * 1.15);
+    markDrop(chart, runs, top * 1.07);
     return chart;
   }
 
@@ -225,17 +231,30 @@ final class LiveFleetChart {
     for (Run run : runs) {
       dropped = Math.max(dropped, run.hubs());
     }
-    chart.addAnnotation(new AnnotationText(
-        String.format(Locale.ROOT, "drop: the load balancer closes every connection (%,d hubs)", dropped),
-        (to(runs) - from(runs)) * 0.02, labelY, false));
+    String label = String.format(Locale.ROOT, "drop: all %,d connections closed", dropped);
+    chart.getStyler().setAnnotationTextFont(LABEL);
     chart.getStyler().setAnnotationTextFontColor(DROP);
+    // XChart centres the text on its point: put it just right of the line, or left if it would not fit.
+    double perPixel = (to(runs) - from(runs)) / PLOT_WIDTH;
+    double half = (labelWidth(label) / 2.0 + 8) * perPixel;
+    chart.addAnnotation(new AnnotationText(label, 2 * half < to(runs) ? half : -half, labelY, false));
+  }
+
+  private static int labelWidth(String label) {
+    Graphics2D g = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB).createGraphics();
+    try {
+      return g.getFontMetrics(LABEL).stringWidth(label);
+    } finally {
+      g.dispose();
+    }
   }
 
   private static XYChart chart(String title, String yTitle, List<Run> runs) {
     XYChart chart = StormCharts.chart(WIDTH, PANEL_HEIGHT, title, yTitle, 1, false);
     StormCharts.theme(chart, true);
     chart.setXAxisTitle("seconds since the drop (negative: before it, as the fleet first connects)");
-    chart.getStyler().setLegendPosition(LegendPosition.InsideNE);
+    chart.getStyler().setLegendPosition(LegendPosition.OutsideS);
+    chart.getStyler().setLegendLayout(LegendLayout.Vertical);
     chart.getStyler().setXAxisMin(from(runs));
     chart.getStyler().setXAxisMax(to(runs));
     return chart;

@@ -326,7 +326,7 @@ final class StormCharts {
     static final int ROW = 30;
     static final int BAR = 20;
     static final int LABELS = 260;
-    static final int FIGURES = 330;
+    static final int FIGURES = 390;
 
     int left() {
       return LABELS;
@@ -436,6 +436,7 @@ final class StormCharts {
     chart.getStyler().setXAxisMin(0.0);
     chart.getStyler().setXAxisMax(inMinutes ? span / 60.0 : span);
     chart.getStyler().setXAxisDecimalPattern("#,##0.#");
+    chart.getStyler().setXAxisTickMarkSpacingHint(90);
     chart.getStyler().setYAxisDecimalPattern("#,###");
     chart.getStyler().setMarkerSize(0);
     return chart;
