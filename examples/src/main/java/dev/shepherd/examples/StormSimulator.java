@@ -17,8 +17,9 @@ import java.util.concurrent.atomic.AtomicIntegerArray;
 
 /**
  * Replays the reconnect storm: a seeded discrete-event simulation of a fleet of hubs that lose
- * their connection at the same instant, under five strategies side by side, from the outage
- * (immediate retry) to the library's cure. Prints a table and writes charts.
+ * their connection at the same instant, under strategies side by side that separate the causes,
+ * from the outage (immediate retry) to the library's defaults and their ablations. Prints a table
+ * and writes charts; {@code --guard-study} runs the deadline-guard study instead.
  *
  * <p>Run it from the repository root with {@code mvn -q -pl examples -am compile exec:java
  * -Dexec.mainClass=dev.shepherd.examples.StormSimulator}; add {@code -Dexec.args="--help"} for the

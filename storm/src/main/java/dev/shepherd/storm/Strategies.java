@@ -332,6 +332,8 @@ public final class Strategies {
     private final TokenBucket[] buckets;
     private final List<CachingAuthenticator<String>> caches = new ArrayList<>();
     private final Map<Long, CompletableFuture<Verified<String>>> pending = new HashMap<>();
+    /** The request the guard dropped the instant it was submitted (a timeout shorter than the reply). */
+    private long droppedOnArrival = -1;
     /** While warming the caches, the backend answers at once. */
     private boolean warming;
     /** The refusal of the attempt just handled, which the hub hears next. */
@@ -516,7 +518,9 @@ public final class Strategies {
     public void databaseDropped(int hub, int request) {
       CompletableFuture<Verified<String>> answer = pending.remove(key(hub, request));
       if (answer != null) {
-        answer.completeExceptionally(DROPPED); // the cache forgets the load, so the next attempt queries
+        answer.completeExceptionally(DROPPED); // the cache's load fails: the device cools down
+      } else {
+        droppedOnArrival = key(hub, request); // dropped inside submit, before the backend holds it
       }
     }
 
@@ -537,8 +541,13 @@ public final class Strategies {
           return CompletableFuture.completedFuture(Verified.of(device.deviceId()));
         }
         int hub = Integer.parseInt(device.deviceId().substring("hub-".length()));
+        long key = key(hub, database.submit(hub));
+        if (key == droppedOnArrival) {
+          droppedOnArrival = -1;
+          return CompletableFuture.failedFuture(DROPPED);
+        }
         CompletableFuture<Verified<String>> answer = new CompletableFuture<>();
-        pending.put(key(hub, database.submit(hub)), answer);
+        pending.put(key, answer);
         return answer;
       }
     }

@@ -55,4 +55,14 @@ class DeadlineGuardStudyTest {
     assertTrue(fifo.get(0).nanosTo100() < fifo.get(2).nanosTo100(),
         "free drops " + fifo.get(0).nanosTo100() + " ns, 20 % drops " + fifo.get(2).nanosTo100() + " ns");
   }
+
+  @Test
+  void aTimeoutShorterThanTheReplysWayBackGetsEveryRequestDroppedAndNothingWasted() {
+    // 50 ms to wait, 60 ms for an answer to travel back: the guard drops each request on arrival.
+    StormConfig hopeless = new StormConfig(500, 200, 2, 42L, 60, 50_000_000L);
+    SimulationResult r = Simulation.runAll(hopeless, List.of(Strategies.shepherd()), StormOutcomeTest.SILENT).get(0);
+    assertEquals(0, r.connectedAtEnd());
+    assertEquals(0, r.databaseAuthentications());
+    assertTrue(r.dropped() > 0, "dropped " + r.dropped());
+  }
 }
