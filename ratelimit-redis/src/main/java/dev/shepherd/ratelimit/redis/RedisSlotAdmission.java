@@ -3,7 +3,6 @@ package dev.shepherd.ratelimit.redis;
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Ticker;
-import dev.shepherd.core.internal.Checks;
 import dev.shepherd.ratelimit.Admission;
 import dev.shepherd.ratelimit.Rate;
 import dev.shepherd.ratelimit.SlotAdmission;
@@ -147,12 +146,9 @@ public final class RedisSlotAdmission implements Admission {
     c.rate(Rate.of(1, Duration.ofNanos(intervalNanos)));
     c.burst(burst);
     RedisRate rate = c.rate();
-    // The script's debt after a reservation is at most wait * scale + 2 tau, which must stay below 2^52.
-    long roomMicros = (RedisRate.MAX_DEBT - 2 * rate.tau) / rate.scale;
-    if (horizonMicros > roomMicros) {
-      throw Checks.invalid("horizon", "at most " + Duration.ofNanos(roomMicros * 1000)
-          + " at this rate (Redis's schedule holds at most 2^52 units of debt)", Duration.ofNanos(horizonNanos));
-    }
+    // Any horizon fits Redis's arithmetic: the rate is one permit per I ns, so the scale is at most
+    // 1000 units per µs and tau at most 2^50 units (RedisRate), and a reservation's debt, at most
+    // horizon * scale + 2 tau, stays below 2^52 for horizons up to 2^51 / 1000 µs: 71 years > 366 days.
     double fleetRate = b.permitsPerSecond;
     double headroom = b.headroom;
     long horizonNanosFinal = b.horizonNanos;
@@ -530,8 +526,7 @@ public final class RedisSlotAdmission implements Admission {
     /**
      * Sets how far ahead slots are handed out, as {@link SlotAdmission.Builder#horizon}.
      *
-     * @param horizon positive, at most 366 days (and what Redis's arithmetic holds at the rate,
-     *     checked in {@link #build()}); default one hour
+     * @param horizon positive, at most 366 days; default one hour
      * @return this builder
      * @throws NullPointerException if {@code horizon} is null
      * @throws IllegalArgumentException if {@code horizon} is out of range
@@ -678,8 +673,8 @@ public final class RedisSlotAdmission implements Admission {
      *
      * @return a new admission
      * @throws IllegalStateException if no connection, rate or ticket key was set
-     * @throws IllegalArgumentException if the horizon is longer than Redis's arithmetic holds at
-     *     the rate, or the key built from the name is too long
+     * @throws IllegalArgumentException if the key built from the name is too long, or the burst
+     *     is too large for Redis's arithmetic at the rate (the message names {@code burst})
      */
     public RedisSlotAdmission build() {
       return new RedisSlotAdmission(this, config.copy()); // the copy takes the schedule's rate
