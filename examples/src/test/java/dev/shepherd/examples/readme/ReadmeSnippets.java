@@ -27,6 +27,7 @@ import dev.shepherd.core.RejectedException;
 import dev.shepherd.core.RetryAfter;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
+import dev.shepherd.ratelimit.Admission;
 import dev.shepherd.ratelimit.KeyedRateLimiter;
 import dev.shepherd.ratelimit.KeyedTokenBucket;
 import dev.shepherd.ratelimit.LeakyBucketShaper;
@@ -36,6 +37,7 @@ import dev.shepherd.ratelimit.SlotTicket;
 import dev.shepherd.ratelimit.TokenBucket;
 import dev.shepherd.ratelimit.redis.RedisKeyedRateLimiter;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
+import dev.shepherd.ratelimit.redis.RedisSlotAdmission;
 import dev.shepherd.testing.ManualClock;
 import dev.shepherd.testing.ManualScheduler;
 import dev.shepherd.testing.RecordingListener;
@@ -456,6 +458,17 @@ final class ReadmeSnippets {
         .build();
     if (!perTenant.tryAcquire(tenantId)) { /* 429 */ }
     // README:end
+  }
+
+  static Admission redisSlots(StatefulRedisClusterConnection<String, String> cluster, byte[] sharedKey) {
+    // README:begin
+    Admission admission = RedisSlotAdmission.builder()
+        .name("connect").clusterConnection(cluster)   // or a standalone or Sentinel connection
+        .permitsPerSecond(2000).ticketKey(sharedKey)  // the fleet's rate; 16 bytes every server knows
+        .heartbeat(Duration.ofSeconds(5))             // if Redis is down: 2000/s ÷ live servers each
+        .build();
+    // README:end
+    return admission;
   }
 
   static void manualClock() throws InterruptedException {
