@@ -85,7 +85,7 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>Thread-safe. Silences of any length up to 292 years are exact.
  */
-public final class SlotAdmission {
+public final class SlotAdmission implements Admission {
 
   /**
    * The response header of a refusal with a personal slot: the wait in whole milliseconds, then the
