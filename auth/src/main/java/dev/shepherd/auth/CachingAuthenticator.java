@@ -908,9 +908,10 @@ public final class CachingAuthenticator<P> implements Authenticator<DeviceCreden
     backendFailures.increment();
     long hint = cause instanceof RejectedException ? ((RejectedException) cause).retryAfterNanos() : -1;
     // The guard shedding load (a full bulkhead, a limiter) says nothing about the backend's health:
-    // the device comes back at the guard's hint. A failure of the backend itself earns the cool-down.
-    boolean shed = hint >= 0 && !flight.reachedBackend;
-    long pause = shed ? hint : Math.max(failureCooldownNanos, hint);
+    // the device comes back at the guard's hint, or at once when it gives none (a full bulkhead
+    // cannot know when a call will end). A failure of the backend itself earns the cool-down.
+    boolean shed = cause instanceof RejectedException && !flight.reachedBackend;
+    long pause = shed ? Math.max(hint, 0) : Math.max(failureCooldownNanos, hint);
     Event event = new Event(name, Event.Kind.FAILED, Duration.ofNanos(pause),
         "backend failed verifying device '" + flight.deviceId + "'", cause);
     Entry<P> entry = orEmpty(cache.getIfPresent(flight.deviceId))

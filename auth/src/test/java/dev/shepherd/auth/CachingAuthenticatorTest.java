@@ -811,6 +811,21 @@ class CachingAuthenticatorTest {
     assertEquals(2, backend.calls.get());
   }
 
+  @Test
+  void aGuardSheddingLoadWithoutAHintStartsNoCooldownEither() {
+    // A full bulkhead cannot know when a call will end, so its refusal carries no retry-after: it is
+    // still shedding, not a failure of the backend, and must not hold the device back for 10 s.
+    TestPolicies.Budget budget = new TestPolicies.Budget("guard", 1, null);
+    CachingAuthenticator<String> auth = builder().failureCooldown(Duration.ofSeconds(10)).guard(budget).build();
+    auth.authenticate(creds("hub-1", "right"));
+    BackendUnavailableException e = assertThrows(BackendUnavailableException.class,
+        () -> auth.authenticate(creds("hub-2", "right2")));
+    assertEquals(Duration.ZERO, e.retryAfter().orElse(Duration.ZERO), "no cool-down: " + e);
+    budget.refill(1);
+    assertEquals("principal-hub-2", auth.authenticate(creds("hub-2", "right2")), "asked again at once");
+    assertEquals(2, backend.calls.get());
+  }
+
   // --- counters, events, secrets in output ------------------------------------------------------
 
   @Test

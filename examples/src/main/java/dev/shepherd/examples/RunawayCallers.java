@@ -25,6 +25,7 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Consumer;
 import java.util.function.IntFunction;
 import java.util.random.RandomGenerator;
 
@@ -42,9 +43,13 @@ final class RunawayCallers {
   /** HTTP-dates never occur in the replay (its {@code Retry-After}s are seconds); fixed for determinism. */
   private static final Clock NO_DATES = Clock.fixed(Instant.EPOCH, ZoneOffset.UTC);
 
-  /** What a caller's code gets from the simulation. */
+  /**
+   * What a caller's code gets from the simulation. Micrometer holds a meter's object weakly, so a
+   * caller hands every object its meters read to {@code meterOwners}, which the run keeps reachable
+   * for as long as its meters are registered (an instance the tier removed still counts).
+   */
   record Wiring(Ticker clock, ScheduledExecutorService scheduler, HttpClient client,
-      RandomGenerator random, MeterRegistry registry) {}
+      RandomGenerator random, MeterRegistry registry, Consumer<Object> meterOwners) {}
 
   /** One way of calling the API. */
   interface Caller {
@@ -140,6 +145,8 @@ final class RunawayCallers {
             Tag tag = Tag.of("instance", Integer.toString(instance));
             BulkheadMetrics.of(bulkhead, tag).bindTo(w.registry());
             BackoffMetrics.of(budget, tag).bindTo(w.registry());
+            w.meterOwners().accept(bulkhead);
+            w.meterOwners().accept(budget);
           }
           return user -> bulkhead.callAsync(
               () -> http.sendAsync(w.client(), call, HttpResponse.BodyHandlers.discarding())

@@ -7,6 +7,9 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongConsumer;
@@ -108,14 +111,19 @@ final class RunawayReplay {
     SimulatedHttpClient client = new SimulatedHttpClient(api, scheduler);
     int seconds = (int) ((plan.totalNanos() + DRAIN_NANOS) / SECOND);
     Tally tally = new Tally(clock, seconds, plan.patienceNanos(), caller.name(), registry);
+    List<Object> meterOwners = Collections.synchronizedList(new ArrayList<>());
     RunawayCallers.Wiring wiring =
-        new RunawayCallers.Wiring(clock, scheduler, client, root.split(), registry);
+        new RunawayCallers.Wiring(clock, scheduler, client, root.split(), registry, meterOwners::add);
     ServerlessTier tier = new ServerlessTier(plan.tier(), clock, scheduler, caller.code(wiring));
     if (registry != null) {
-      Gauge.builder("runaway.instances", tier, ServerlessTier::instances).tag("caller", caller.name())
-          .description("Instances of the caller tier").register(registry);
+      // Strong references: the endpoint is scraped after the run returns, and Micrometer would
+      // otherwise let the tier, the tally and the callers' bulkheads be collected (NaN, then gone).
+      meterOwners.add(tier);
+      Gauge.builder("runaway.instances", meterOwners, owners -> tier.instances()).tag("caller", caller.name())
+          .description("Instances of the caller tier").strongReference(true).register(registry);
       Gauge.builder("runaway.upstream.in.flight", tally.inFlightGauge, AtomicInteger::get)
-          .tag("caller", caller.name()).description("Requests open at the third-party API").register(registry);
+          .tag("caller", caller.name()).description("Requests open at the third-party API")
+          .strongReference(true).register(registry);
     }
 
     double meanGap = SECOND / plan.ratePerSecond();

@@ -135,6 +135,8 @@ class RunawayUpstreamTest {
         PLAN.patienceNanos(), PLAN.pricePerInstanceMinute(), PLAN.tier());
     try (MetricsEndpoint metrics = MetricsEndpoint.start()) {
       Result result = RunawayReplay.run(shortPlan, RunawayCallers.shepherd(), metrics.registry(), second -> { });
+      // Micrometer holds meters' objects weakly: a collection before the scrape must not lose them.
+      System.gc();
       HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
       HttpResponse<String> response = client.send(HttpRequest.newBuilder(metrics.uri())
           .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());

@@ -170,10 +170,11 @@ public final class RedisServer implements AutoCloseable {
       throw new AssertionError("CI=true and " + message + " CI must never skip the tests that need Redis.");
     }
     if (BANNER_SHOWN.compareAndSet(false, true)) {
+      // The JDK's platform logger (java.util.logging unless the application routes it): once per
+      // JVM, at WARNING, so a skipped Redis suite stands out in a build log without a dependency.
       String banner = "*".repeat(100);
-      System.err.println(banner);
-      System.err.println("*** SKIPPING the tests that need Redis: " + message);
-      System.err.println(banner);
+      System.getLogger(RedisServer.class.getName()).log(System.Logger.Level.WARNING,
+          "%n%s%n*** SKIPPING the tests that need Redis: %s%n%s".formatted(banner, message, banner));
     }
     throw new TestAbortedException("SKIPPED (loudly): " + message);
   }
