@@ -63,10 +63,11 @@ import java.util.concurrent.atomic.LongAdder;
  * A slot handed out at rate {@code r} promises its caller a turn at that rate, however the rate
  * moves before the slot comes due. {@link SlotAdmission} copes in two ways: until the first
  * congestion it hands out slots only {@linkplain Builder#startupHorizon(Duration) a short horizon}
- * ahead (default 1 s), so a wrong guess is locked into at most that much work; and afterwards every
- * ticket redeemed is metered again at the current rate, so when the rate is cut (a fail-over) the
- * callers over it are given a new slot instead of reaching the backend. See
- * {@link SlotAdmission}.
+ * ahead (default 200 ms, one period), so a wrong guess is locked into at most that much work; and
+ * every ticket redeemed is metered again at the current draining rate, so when the rate is cut (a
+ * fail-over) the callers over it are given a new slot instead of reaching the backend. After the
+ * first congestion slots reach the admission's full horizon: the rate they lock in is then one the
+ * backend has shown it serves. See {@link SlotAdmission}.
  *
  * <h2>Guarantees</h2>
  * With {@code c} the completions per second of a period that completed anything (counted at the
@@ -412,7 +413,7 @@ public final class LearnedRate {
      * Sets how far ahead admissions hand out slots while the rate is ramping up: a wrong guess is
      * locked into at most this much work.
      *
-     * @param horizon positive, at most 1 minute; default 1 s
+     * @param horizon positive, at most 1 minute; default 200 ms
      * @return this builder
      * @throws NullPointerException if {@code horizon} is null
      * @throws IllegalArgumentException if out of range
