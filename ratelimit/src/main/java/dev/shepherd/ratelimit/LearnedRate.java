@@ -89,8 +89,9 @@ import java.util.concurrent.atomic.LongAdder;
  * One instance may serve several admissions that share a backend (each takes its share of the
  * rate); every server reports its completions to it. Thread-safe: reporting a completion and
  * reading the rate take no lock and allocate nothing; the period's update is done by the one
- * thread that wins a compare-and-set on the period's start, and reports a {@code LIMIT_CHANGED}
- * event (before and after in whole permits per second) when the whole-number rate changes.
+ * thread that wins a compare-and-set on the period's start (inside its call), and reports a
+ * {@code LIMIT_CHANGED} event (before and after in whole permits per second) when the
+ * whole-number rate changes: that call, at most one a period, allocates the event.
  * Counts that race with the update fall into one period or the next, never into none.
  */
 public final class LearnedRate {
