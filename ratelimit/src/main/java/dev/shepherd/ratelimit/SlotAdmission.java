@@ -84,14 +84,15 @@ import java.util.concurrent.atomic.LongAdder;
  * caller, so the fleet together stays within {@code S × burst + (d + grace + 3 ms) × rate}.
  *
  * <h2>A learned rate</h2>
- * Built with {@link Builder#learnedRate(LearnedRate, double)} instead of a configured rate, each
- * decision uses the controller's rate current at that instant (the guarantees above then hold
- * period by period, for the interval of each period). A slot locks in the rate at which it was
- * booked; until the controller's first congestion slots reach only its short startup horizon, and
- * afterwards a ticket that comes due while this admission has already let through its current
- * rate (the rate was cut, a fail-over say) is given a new slot instead of being honoured, so
- * redemptions never run more than 200 ms (or the grace window) ahead of the current rate. Such
- * callers are counted by {@link #reissuedCount()}.
+ * Built with {@link Builder#learnedRate(LearnedRate, double)} instead of a configured rate, the
+ * schedule is the same, but each decision takes the interval of the controller's rate current at
+ * that instant (its share of it), so the guarantees above hold for the interval in force: they
+ * are exact for the configured rate only. A slot locks in the rate at which it was booked; until
+ * the controller's first congestion slots reach only its short startup horizon, and a ticket that
+ * comes due while this admission has already let through its current draining rate (the rate was
+ * cut since, a fail-over say) is given a new slot instead of being honoured: redemptions never run
+ * more than 200 ms (or the grace window, if shorter) ahead of that rate. Such callers are counted
+ * by {@link #reissuedCount()}.
  *
  * <p>Thread-safe. Silences of any length up to 292 years are exact.
  */
@@ -275,8 +276,8 @@ public final class SlotAdmission {
    * gate, meters everything this admission actually lets through, redemptions included, at the
    * controller's current draining rate (its rate, or less while a queue drains) with a tolerance
    * of 200 ms (or the grace window, if shorter): a ticket that comes due while the gate is full
-   * (the rate was cut since its slot was booked) is not honoured
-   * but decided as a caller without a ticket, which books it a new slot at the current rate.
+   * (the rate was cut since its slot was booked) is not honoured but decided as a caller without
+   * a ticket, which books it a new slot at the current rate.
    * Redemptions alone therefore never run more than the tolerance ahead of the gate's rate,
    * whatever rate their slots were booked at. Admissions from the schedule charge the gate too (by
    * a CAS that may be retried, never skipped), so a redemption finds less room after them.
