@@ -16,7 +16,6 @@ import dev.shepherd.micrometer.BulkheadMetrics;
 import dev.shepherd.micrometer.MetricsListener;
 import dev.shepherd.micrometer.RateLimiterMetrics;
 import dev.shepherd.ratelimit.TokenBucket;
-import dev.shepherd.storm.SimulationResult;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -38,7 +37,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * The reconnect storm for real, on loopback: a {@link ConnectServer} in front of a device registry
  * in a real database, a fleet of hubs each kept connected by a {@link Reconnector}, and, mid-run,
  * the server dropping every connection at once. Prints a timeline and a summary and writes the
- * same charts as the simulator. Bounded in time; stops by itself.
+ * charts of database queries per second around the drop ({@code live.png} draws
+ * the protected and the unprotected run together once both have run into the same folder).
+ * Bounded in time; stops by itself.
  *
  * <p>Protected (the default): the server admits hellos through a {@link TokenBucket} and answers
  * {@code RETRY <seconds>} beyond it; it authenticates through a {@link CachingAuthenticator}
@@ -80,7 +81,7 @@ public final class LiveFleet {
   /** What one run measured, around the drop. */
   record Summary(Settings settings, int dropped, long nanosToReconnectAll, long attemptsAfterDrop,
       long queriesBeforeDrop, long queriesAfterDrop, long rejectedAfterDrop, int connectedAtEnd,
-      SimulationResult timeline) {}
+      LiveFleetChart.Run timeline) {}
 
   /**
    * Runs the live fleet; exits with status 2 on a bad command line.
@@ -112,9 +113,7 @@ public final class LiveFleet {
       Summary summary = run(settings, out);
       out.println();
       out.print(describe(summary));
-      List<Path> charts = StormCharts.write(List.of(summary.timeline()), settings.hubs(),
-          settings.capacity(), summary.timeline().attemptsPerSecond().length, settings.outputDir(),
-          "live-" + settings.mode(), "since the fleet started");
+      List<Path> charts = LiveFleetChart.write(summary.timeline(), settings.outputDir());
       for (Path chart : charts) {
         out.println("chart: " + chart.toAbsolutePath().normalize());
       }
@@ -139,7 +138,7 @@ public final class LiveFleet {
         "A connect server and a fleet of hubs on 127.0.0.1. The fleet connects over --ramp",
         "seconds; at --drop-at the server drops every connection at once; the run ends when every",
         "hub is back (plus two seconds) or at --max-seconds. Prints a timeline and a summary and",
-        "writes charts.",
+        "writes charts: live-<mode>.png, and live.png with both modes once both have run into --out.",
         "",
         "Line protocol (TCP, UTF-8, one message per line): the hub sends",
         "HELLO <deviceId> <secret>; the server answers OK (the connection then stays open),",
@@ -259,7 +258,7 @@ public final class LiveFleet {
       }
       int connectedAtEnd = fleet.connected.get();
       fleet.stop();
-      SimulationResult timeline = timeline(s, rows, reconnectedAt, dropAt);
+      LiveFleetChart.Run timeline = LiveFleetChart.run(s.unprotected(), s.hubs(), s.capacity(), dropAt, rows);
       return new Summary(s, dropped, reconnectedAt < 0 ? -1 : reconnectedAt - dropAt,
           fleet.attempts.get() - attemptsAtDrop, queriesAtDrop, database.queries() - queriesAtDrop,
           server.refused() - rejectedAtDrop, connectedAtEnd, timeline);
@@ -271,29 +270,6 @@ public final class LiveFleet {
     if (wait > 0) {
       TimeUnit.NANOSECONDS.sleep(wait);
     }
-  }
-
-  private static SimulationResult timeline(Settings s, List<int[]> rows, long reconnectedAt, long dropAt) {
-    int n = rows.size();
-    int[] attempts = new int[n];
-    int[] queries = new int[n];
-    int[] rejected = new int[n];
-    int[] connected = new int[n];
-    long totalAttempts = 0;
-    long totalQueries = 0;
-    long totalRejected = 0;
-    for (int i = 0; i < n; i++) {
-      int[] row = rows.get(i);
-      attempts[i] = row[0];
-      queries[i] = row[1];
-      rejected[i] = row[2];
-      connected[i] = row[3];
-      totalAttempts += row[0];
-      totalQueries += row[1];
-      totalRejected += row[2];
-    }
-    return new SimulationResult("live, " + s.mode(), s.hubs(), s.capacity(), 1, attempts, queries, queries,
-        rejected, connected, totalAttempts, totalQueries, 0, totalRejected, 0, 0, -1, -1, reconnectedAt);
   }
 
   static String describe(Summary summary) {

@@ -43,8 +43,10 @@ import java.util.function.ToLongFunction;
  *     <tr><td>{@code shepherd.ratelimit.redis.fleet.rate}</td><td>gauge, permits per second</td>
  *         <td>the fleet-wide rate (per key for a keyed limiter)</td></tr>
  *     <tr><td>{@code shepherd.ratelimit.redis.lease.outstanding}</td><td>gauge</td>
- *         <td>permits leased from Redis and not yet spent ({@link RedisRateLimiter} only; 0 without
- *         lease mode)</td></tr>
+ *         <td>permits leased from Redis and not yet spent (over all keys for a keyed limiter; 0
+ *         without lease mode)</td></tr>
+ *     <tr><td>{@code shepherd.ratelimit.redis.lease.keys}</td><td>gauge</td>
+ *         <td>keys holding a lease ({@link RedisKeyedRateLimiter} only; 0 without lease mode)</td></tr>
  *   </tbody>
  * </table>
  */
@@ -92,6 +94,10 @@ public final class RedisRateLimiterMetrics {
           RedisKeyedRateLimiter::timeInFallback);
       bindFleet(registry, tags, limiter, RedisKeyedRateLimiter::fleetServers,
           l -> l.fallbackShare().permitsPerSecond(), l -> l.rate().permitsPerSecond());
+      Gauge.builder("shepherd.ratelimit.redis.lease.outstanding", limiter, RedisKeyedRateLimiter::leasedPermits)
+          .description("Permits leased from Redis and not yet spent, over all keys").tags(tags).register(registry);
+      Gauge.builder("shepherd.ratelimit.redis.lease.keys", limiter, RedisKeyedRateLimiter::leasedKeys)
+          .description("Keys holding a lease").tags(tags).register(registry);
     };
   }
 

@@ -34,6 +34,7 @@ import dev.shepherd.ratelimit.SlotAdmission;
 import dev.shepherd.ratelimit.SlotRefusedException;
 import dev.shepherd.ratelimit.SlotTicket;
 import dev.shepherd.ratelimit.TokenBucket;
+import dev.shepherd.ratelimit.redis.RedisKeyedRateLimiter;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
 import dev.shepherd.testing.ManualClock;
 import dev.shepherd.testing.ManualScheduler;
@@ -46,7 +47,12 @@ import dev.shepherd.micrometer.MetricsListener;
 import dev.shepherd.micrometer.RateLimiterMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.masterreplica.MasterReplica;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -418,6 +424,37 @@ final class ReadmeSnippets {
         .expectedServers(10)                            // if Redis is down: 50/s, burst 100 here
         .build();
     if (!connect.tryAcquire()) { /* 429 */ }
+    // README:end
+  }
+
+  /** What the platform's autoscaler reports. */
+  interface Autoscaler {
+    int desiredCapacity();
+  }
+
+  static void redisFleet(Autoscaler autoscaler, String tenantId) {
+    // README:begin
+    // Redis Cluster: each key's check runs on that key's master (MOVED/ASK followed within the timeout).
+    StatefulRedisClusterConnection<String, String> cluster =
+        RedisClusterClient.create("redis://cache-0:6379").connect();
+    RedisRateLimiter connect = RedisRateLimiter.builder()
+        .name("connect").clusterConnection(cluster)
+        .rate(500, Duration.ofSeconds(1)).burst(1000)
+        .heartbeat(Duration.ofSeconds(5))            // if Redis is down: 500/s ÷ live servers each
+        .fleetSize(autoscaler::desiredCapacity)      // servers started during an outage count too
+        .lease(100)                                  // hot key: one round trip per 100 permits
+        .build();
+
+    // Sentinel: checks follow the master the Sentinels name.
+    StatefulRedisConnection<String, String> sentinel = MasterReplica.connect(RedisClient.create(),
+        StringCodec.UTF8, RedisURI.create("redis-sentinel://sentinel-0:26379,sentinel-1:26379#cache"));
+    RedisKeyedRateLimiter perTenant = RedisKeyedRateLimiter.builder()
+        .name("tenant-api").connection(sentinel)
+        .rate(2000, Duration.ofSeconds(1))           // per tenant, for the whole fleet
+        .heartbeat(Duration.ofSeconds(5))
+        .lease(50)                                   // per tenant key, for the few hot tenants
+        .build();
+    if (!perTenant.tryAcquire(tenantId)) { /* 429 */ }
     // README:end
   }
 
