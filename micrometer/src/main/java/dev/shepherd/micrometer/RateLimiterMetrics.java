@@ -2,6 +2,7 @@ package dev.shepherd.micrometer;
 
 import dev.shepherd.ratelimit.KeyedRateLimiter;
 import dev.shepherd.ratelimit.KeyedTokenBucket;
+import dev.shepherd.ratelimit.LearnedRate;
 import dev.shepherd.ratelimit.RateLimiter;
 import dev.shepherd.ratelimit.SlotAdmission;
 import dev.shepherd.ratelimit.TokenBucket;
@@ -34,7 +35,8 @@ import java.util.function.ToLongFunction;
  *         <td>buckets evicted ({@link KeyedRateLimiter} only)</td></tr>
  *   </tbody>
  * </table>
- * The retry-after distribution comes from events: see {@link MetricsListener}.
+ * The retry-after distribution comes from events: see {@link MetricsListener}. A {@link LearnedRate}
+ * has its own meters: see {@link #of(LearnedRate, Tag...)}.
  *
  * <table class="striped">
  *   <caption>Meters of a {@link SlotAdmission} (tags: {@code name}, {@code type})</caption>
@@ -138,5 +140,29 @@ public final class RateLimiterMetrics {
         .description("Personal slots handed out").tags(tags).register(registry);
     FunctionCounter.builder("shepherd.admission.beyond.horizon", admission, a -> beyondHorizon.applyAsLong(a))
         .description("Callers refused with a shared hint beyond the horizon").tags(tags).register(registry);
+  }
+
+  /**
+   * Meters for a learned admission rate (tags: {@code name}, {@code type} = {@code LearnedRate}):
+   * gauges {@code shepherd.ratelimit.learned.rate} and {@code shepherd.ratelimit.learned.draining}
+   * (permits per second), and the function counter {@code shepherd.ratelimit.learned.congested}
+   * (control periods that ended congested).
+   *
+   * @param rate the controller
+   * @param extraTags tags added to every meter
+   * @return a binder
+   * @throws NullPointerException if an argument is null
+   */
+  public static MeterBinder of(LearnedRate rate, Tag... extraTags) {
+    Objects.requireNonNull(rate, "rate");
+    Tags tags = Binders.tags(rate.name(), "LearnedRate", extraTags);
+    return registry -> {
+      Gauge.builder("shepherd.ratelimit.learned.rate", rate, LearnedRate::permitsPerSecond)
+          .description("The learned admission rate, per second").tags(tags).register(registry);
+      Gauge.builder("shepherd.ratelimit.learned.draining", rate, LearnedRate::drainingPermitsPerSecond)
+          .description("The rate work may reach the backend now, per second").tags(tags).register(registry);
+      FunctionCounter.builder("shepherd.ratelimit.learned.congested", rate, LearnedRate::congestedPeriods)
+          .description("Control periods that ended congested").tags(tags).register(registry);
+    };
   }
 }
