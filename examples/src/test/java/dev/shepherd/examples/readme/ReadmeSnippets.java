@@ -31,6 +31,7 @@ import dev.shepherd.ratelimit.Admission;
 import dev.shepherd.ratelimit.KeyedRateLimiter;
 import dev.shepherd.ratelimit.KeyedTokenBucket;
 import dev.shepherd.ratelimit.LeakyBucketShaper;
+import dev.shepherd.ratelimit.LearnedRate;
 import dev.shepherd.ratelimit.SlotAdmission;
 import dev.shepherd.ratelimit.SlotRefusedException;
 import dev.shepherd.ratelimit.SlotTicket;
@@ -321,6 +322,16 @@ final class ReadmeSnippets {
     }
     // README:end
     return response;
+  }
+
+  static SlotAdmission learnedCapacity(byte[] sharedKey, long queueDelayNanos) {
+    // README:begin
+    LearnedRate capacity = LearnedRate.builder().name("auth-db").initialPermitsPerSecond(500).build();
+    SlotAdmission learned = SlotAdmission.builder().name("connect").learnedRate(capacity, 1.0)
+        .ticketKey(sharedKey).build();                          // 1.0 / servers when each holds a share
+    capacity.completed(queueDelayNanos);                      // after each database call
+    // README:end
+    return learned;
   }
 
   static Quote bulkhead(Inventory inventory, String sku, Partner client, String order) throws Exception {
