@@ -3,6 +3,7 @@ package dev.shepherd.ratelimit.internal;
 import dev.shepherd.ratelimit.SlotRefusedException;
 import dev.shepherd.ratelimit.SlotTicket;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Minting and checking {@link SlotTicket}s, and building {@link SlotRefusedException}s, for
@@ -67,7 +68,7 @@ public final class SlotTickets {
     SlotRefusedException refused(String name, long retryAfterNanos, SlotTicket ticket);
   }
 
-  private static volatile Access access;
+  private static final AtomicReference<Access> ACCESS = new AtomicReference<>();
 
   private SlotTickets() {}
 
@@ -77,11 +78,10 @@ public final class SlotTickets {
    * @param a the access
    * @throws IllegalStateException if one is installed already
    */
-  public static synchronized void install(Access a) {
-    if (access != null) {
+  public static void install(Access a) {
+    if (!ACCESS.compareAndSet(null, Objects.requireNonNull(a, "a"))) {
       throw new IllegalStateException("slot ticket access already installed");
     }
-    access = Objects.requireNonNull(a, "a");
   }
 
   /**
@@ -90,7 +90,7 @@ public final class SlotTickets {
    * @return the access
    */
   public static Access access() {
-    Access a = access;
+    Access a = ACCESS.get();
     if (a != null) {
       return a;
     }
@@ -100,6 +100,6 @@ public final class SlotTickets {
     } catch (ClassNotFoundException e) {
       throw new IllegalStateException(e);
     }
-    return Objects.requireNonNull(access, "access");
+    return Objects.requireNonNull(ACCESS.get(), "access");
   }
 }
