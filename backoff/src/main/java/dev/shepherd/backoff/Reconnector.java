@@ -2,14 +2,18 @@ package dev.shepherd.backoff;
 
 import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.internal.Durations;
+import dev.shepherd.core.Deadline;
+import dev.shepherd.core.DeadlineExceededException;
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.RejectedException;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CountDownLatch;
@@ -68,6 +72,17 @@ import java.util.random.RandomGenerator;
  *       attempt's {@link Connector#connect(RejectedException)} is told that refusal, so it can
  *       present the slot's ticket (see {@link RefusalAwareConnector}).
  * </ol>
+ *
+ * <p><b>With a deadline</b> ({@link #start(Deadline)}): the caller needs a connection by then, and
+ * the reconnector gives up on it at the deadline. No attempt starts at or after the deadline, and
+ * no wait is started that would end at or after it: the loop gives up at once instead of sleeping
+ * towards a deadline it cannot meet. Each connect's timeout is cut to the time left, and a
+ * connection that comes back after the deadline anyway (a zero connect timeout cannot cut the
+ * connect short) is closed. Giving up reports {@code GAVE_UP}, fails the stage {@code start}
+ * returned with a {@link DeadlineExceededException} (its cause: the last attempt's failure, if
+ * any) and closes the reconnector. The deadline bounds the wait for the <em>first</em> connection
+ * only, the answer the caller waits for: once connected, later losses are reconnected as after
+ * {@link #start()}.
  *
  * <p><b>States</b> ({@link #state()}, and events to the listener): {@code NEW} until started, then
  * {@code WAITING}, {@code CONNECTING}, {@code CONNECTED}, and finally {@code CLOSED}. The
@@ -219,6 +234,12 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
   private final AtomicReference<State> state = new AtomicReference<>(State.NEW);
   private final AtomicReference<C> live = new AtomicReference<>();
   private final AtomicBoolean started = new AtomicBoolean();
+  /** Completes with the first connection; fails when the loop ends before one (closed, or gave up). */
+  private final CompletableFuture<C> firstConnection = new CompletableFuture<>();
+  /** The deadline of the first connection, or null; set before the loop starts, read by its thread. */
+  private volatile Deadline deadline;
+  /** Why the reconnector gave up at its deadline, once it has; fails {@link #firstConnection} at the end. */
+  private volatile DeadlineExceededException gaveUp;
   private final CountDownLatch terminated = new CountDownLatch(1);
   /** Threads of this reconnector still running: the loop (counted from start) and connect threads. */
   private final AtomicInteger running = new AtomicInteger(1);
@@ -295,6 +316,50 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
     if (!started.compareAndSet(false, true)) {
       throw new IllegalStateException("reconnector '" + name + "' is already started or closed");
     }
+    startLoop();
+  }
+
+  /**
+   * Starts the loop as {@link #start()} does, and gives up if it is not connected by {@code
+   * deadline}: no attempt starts at or after the deadline, and no wait is started that would end
+   * at or after it (see the class description). A deadline that has already passed is refused at
+   * once: no thread is started, no connect is made, and the reconnector is closed.
+   *
+   * <pre>{@code
+   * Reconnector<HubLink> link = Reconnector.builder(dial).initialSpread(Duration.ZERO).build();
+   * link.start(Deadline.after(Duration.ofSeconds(10)))
+   *     .whenComplete((connection, failure) -> {
+   *       if (failure != null) {
+   *         useLocalPath();                    // DeadlineExceededException: gave up, and closed
+   *       }
+   *     });
+   * }</pre>
+   *
+   * @param deadline when the caller needs the first connection
+   * @return a stage that completes with the first connection, or fails with a {@link
+   *     DeadlineExceededException} when the reconnector gave up at the deadline, or with a {@link
+   *     CancellationException} when it was closed (or its loop failed) before it connected
+   * @throws IllegalStateException if already started or closed, or the thread factory returned null
+   * @throws NullPointerException if {@code deadline} is null
+   */
+  public CompletionStage<C> start(Deadline deadline) {
+    Objects.requireNonNull(deadline, "deadline");
+    if (!started.compareAndSet(false, true)) {
+      throw new IllegalStateException("reconnector '" + name + "' is already started or closed");
+    }
+    if (deadline.isExpired()) {
+      threadEnded(); // no loop will run: nothing to wait for
+      giveUp(deadline, 0, "deadline passed before the first attempt", null);
+      close();
+      firstConnection.completeExceptionally(gaveUp);
+      return firstConnection;
+    }
+    this.deadline = deadline;
+    startLoop();
+    return firstConnection;
+  }
+
+  private void startLoop() {
     try {
       Thread thread = threadFactory.newThread(this::run);
       if (thread == null) {
@@ -385,9 +450,14 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
     // Only this thread draws from the generator, so it needs no lock.
     RandomGenerator rnd = random != null ? random : ThreadLocalRandom.current();
     ReconnectPlan.Session session = plan.newSession(rnd);
+    Deadline pending = deadline; // the first connection's deadline; null once connected or without one
+    Throwable lastFailure = null;
     try {
       long wait = session.start(ticker.read());
       while (!closed) {
+        if (pending != null && !waitEndsBefore(pending, wait, lastFailure)) {
+          break;
+        }
         if (!changeState(State.WAITING)) {
           break;
         }
@@ -403,6 +473,15 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
           }
           // a stray interrupt only ends the wait early; the flag is cleared, the loop goes on
         }
+        long timeoutNanos = plan.connectTimeoutNanos();
+        if (pending != null) {
+          long remaining = pending.remainingNanos();
+          if (remaining <= 0) { // the sleep overran the deadline: no attempt starts after it
+            giveUp(pending, attempt, "deadline reached before attempt " + (attempt + 1), lastFailure);
+            break;
+          }
+          timeoutNanos = timeoutNanos == 0 ? 0 : Math.min(timeoutNanos, remaining);
+        }
         if (!changeState(State.CONNECTING)) {
           break;
         }
@@ -410,15 +489,23 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
         attempt++;
         connectAttempts++; // this race is benign: only the loop's thread writes, readers see a recent count
         try {
-          connection = connectOnce(session.lastRefusal());
+          connection = connectOnce(session.lastRefusal(), timeoutNanos);
         } catch (Exception e) {
           if (closed) {
             break;
           }
           listener.onEvent(Event.failed(name, attempt, "connect failed", e));
+          lastFailure = e;
           wait = session.connectFailed(ticker.read(), e);
           continue;
         }
+        if (pending != null && pending.remainingNanos() <= 0) {
+          closeQuietly(connection); // connected after the caller's deadline: the caller has left
+          giveUp(pending, attempt, "attempt " + attempt + " connected after the deadline", lastFailure);
+          break;
+        }
+        pending = null;
+        lastFailure = null;
         long connectedAt = ticker.read(); // read before announcing CONNECTED: listeners may move time
         session.connected(connectedAt);
         attempt = 0;
@@ -426,6 +513,7 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
         if (closed || !changeState(State.CONNECTED)) {
           break; // close() raced with connect(): the finally block closes the connection
         }
+        firstConnection.complete(connection);
         Throwable cause = awaitLoss(connection);
         if (closed) {
           break;
@@ -444,18 +532,46 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
       closed = true;
       changeState(State.CLOSED);
       closeLive();
+      DeadlineExceededException late = gaveUp;
+      firstConnection.completeExceptionally(late != null ? late
+          : new CancellationException("reconnector '" + name + "' closed before it connected"));
       threadEnded();
     }
   }
 
   /**
-   * Runs one connect, on a thread of its own for at most the connect timeout (or on this thread
-   * when there is none). Returns the connection, or throws what the connect threw, a
+   * Returns whether a wait of {@code waitNanos} ends before {@code deadline}; if not, gives up. A
+   * wait that ends exactly at the deadline would leave no time for the attempt, so it gives up too.
+   */
+  private boolean waitEndsBefore(Deadline deadline, long waitNanos, Throwable lastFailure) {
+    long remaining = deadline.remainingNanos();
+    if (waitNanos < remaining) {
+      return true;
+    }
+    giveUp(deadline, attempt, String.format(Locale.ROOT,
+        "the wait of %s before attempt %d would end past the deadline (%s left)",
+        Duration.ofNanos(waitNanos), attempt + 1, Duration.ofNanos(Math.max(0L, remaining))), lastFailure);
+    return false;
+  }
+
+  /**
+   * Reports giving up at the deadline and marks the reconnector closed; the caller then stops, and
+   * the first connection's stage fails with the rejection once the reconnector is closed.
+   */
+  private void giveUp(Deadline deadline, int attempts, String detail, Throwable lastFailure) {
+    closed = true;
+    gaveUp = new DeadlineExceededException(name, "reconnector '" + name + "' gave up at its deadline ("
+        + deadline + "): " + detail, lastFailure);
+    listener.onEvent(Event.gaveUp(name, attempts, detail, lastFailure));
+  }
+
+  /**
+   * Runs one connect, on a thread of its own for at most {@code timeoutNanos} (or on this thread
+   * when it is zero). Returns the connection, or throws what the connect threw, a
    * {@link TimeoutException} when the timeout struck first, or {@link InterruptedException} once
    * closed. A connection the connect returns too late is closed by its thread.
    */
-  private C connectOnce(RejectedException lastRefusal) throws Exception {
-    long timeoutNanos = plan.connectTimeoutNanos();
+  private C connectOnce(RejectedException lastRefusal, long timeoutNanos) throws Exception {
     if (timeoutNanos == 0) {
       return Objects.requireNonNull(connector.connect(lastRefusal), "connector returned null");
     }

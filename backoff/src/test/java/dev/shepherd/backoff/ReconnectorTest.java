@@ -419,11 +419,8 @@ class ReconnectorTest {
 
   /** Waits (bounded, in real time) until the loop's thread has armed its connect timeout. */
   private static void awaitScheduled(ManualScheduler timer) throws InterruptedException {
-    long deadline = System.nanoTime() + PATIENCE.toNanos();
-    while (timer.pendingTasks() == 0 && System.nanoTime() - deadline < 0) {
-      Thread.sleep(1);
-    }
-    assertEquals(1, timer.pendingTasks(), "the connect timeout was armed");
+    assertTrue(timer.awaitPendingTasks(1, PATIENCE), "the connect timeout was armed");
+    assertEquals(1, timer.pendingTasks(), "only the connect timeout");
   }
 
   @Test

@@ -4,7 +4,16 @@ import dev.shepherd.core.EventListener;
 import dev.shepherd.ratelimit.redis.FailurePolicy;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
 import dev.shepherd.testing.RedisServer;
+import io.github.bucket4j.BucketConfiguration;
+import io.github.bucket4j.distributed.AsyncBucketProxy;
+import io.github.bucket4j.distributed.BucketProxy;
+import io.github.bucket4j.distributed.ExpirationAfterWriteStrategy;
+import io.github.bucket4j.distributed.proxy.ProxyManager;
+import io.github.bucket4j.redis.lettuce.Bucket4jLettuce;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.codec.ByteArrayCodec;
+import io.lettuce.core.codec.RedisCodec;
+import io.lettuce.core.codec.StringCodec;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -33,11 +42,13 @@ import org.openjdk.jmh.annotations.Warmup;
  * client) on a private {@code redis-server}: checks per second with and without lease mode. Run
  * it with {@code -t 4} so that each thread drives its own instance.
  *
- * <p>{@code lease=0} is today's path: one {@code EVALSHA} per check. {@code lease=100}: a script
- * call takes up to 100 permits, and the next checks spend them locally with one CAS. The limit is
- * 10^9 per second with a burst of 10^6, so every check is granted and the score is the limiter's,
- * not the rate's; the teardown fails the run if any check was refused, touched the fallback, or if
- * the grants exceed the proven bound {@code burst + rate × d + servers × lease} over the trial.
+ * <p>{@code variant=lease0} is today's path: one {@code EVALSHA} per check. {@code lease100}: a
+ * script call takes up to 100 permits, and the next checks spend them locally with one CAS.
+ * {@code bucket4j}: Bucket4j's Lettuce proxy (compare-and-swap based), four proxies on one bucket,
+ * each on its own connection. The limit is 10^9 per second with a burst of 10^6, so every check is
+ * granted and the score is the limiter's, not the rate's; the teardown fails the run if any check
+ * was refused, a Shepherd limiter touched the fallback, or its grants exceed the proven bound
+ * {@code burst + rate × d + servers × lease} over the trial.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
@@ -52,13 +63,16 @@ public class RedisLeaseBenchmark {
   static final long PERMITS_PER_SECOND = 1_000_000_000L;
   static final int BURST = 1_000_000;
 
-  /** Permits per lease; 0 turns lease mode off. */
-  @Param({"0", "100"})
-  public int lease;
+  /** Shepherd without leases, with leases of 100 permits, or Bucket4j's Lettuce proxy. */
+  @Param({"lease0", "lease100", "bucket4j"})
+  public String variant;
+
+  private int lease;
 
   private RedisServer server;
   private RedisClient client;
   private final List<RedisRateLimiter> fleet = new ArrayList<>();
+  private final List<Check> checks = new ArrayList<>();
   private final AtomicInteger nextServer = new AtomicInteger();
   private final LongAdder refused = new LongAdder();
   private long startNanos;
@@ -68,6 +82,11 @@ public class RedisLeaseBenchmark {
     try {
       server = RedisServer.start();
       client = RedisClient.create(server.uri());
+      if (variant.equals("bucket4j")) {
+        setUpBucket4j();
+        return;
+      }
+      lease = Integer.parseInt(variant.substring("lease".length()));
       for (int s = 0; s < SERVERS; s++) {
         RedisRateLimiter.Builder b = RedisRateLimiter.builder()
             .name("hot")
@@ -81,7 +100,19 @@ public class RedisLeaseBenchmark {
         if (lease > 0) {
           b.lease(lease);
         }
-        fleet.add(b.build());
+        RedisRateLimiter limiter = b.build();
+        fleet.add(limiter);
+        checks.add(new Check() {
+          @Override
+          public boolean sync() {
+            return limiter.tryAcquire();
+          }
+
+          @Override
+          public CompletableFuture<Boolean> async() {
+            return limiter.tryAcquireAsync().toCompletableFuture();
+          }
+        });
       }
       startNanos = System.nanoTime();
       for (RedisRateLimiter l : fleet) {
@@ -92,6 +123,37 @@ public class RedisLeaseBenchmark {
     } catch (RuntimeException | Error e) {
       tearDownQuietly();
       throw e;
+    }
+  }
+
+  /** Four Bucket4j proxies on one bucket, each on its own connection of the same client. */
+  private void setUpBucket4j() {
+    BucketConfiguration configuration = BucketConfiguration.builder()
+        .addLimit(limit -> limit.capacity(BURST).refillGreedy(PERMITS_PER_SECOND, Duration.ofSeconds(1)))
+        .build();
+    for (int s = 0; s < SERVERS; s++) {
+      ProxyManager<String> proxyManager = Bucket4jLettuce
+          .casBasedBuilder(client.connect(RedisCodec.of(StringCodec.UTF8, ByteArrayCodec.INSTANCE)))
+          .expirationAfterWrite(
+              ExpirationAfterWriteStrategy.basedOnTimeForRefillingBucketUpToMax(Duration.ofSeconds(1)))
+          .build();
+      BucketProxy bucket = proxyManager.builder().build("bench:hot-bucket4j", () -> configuration);
+      AsyncBucketProxy asyncBucket = proxyManager.asAsync().builder()
+          .build("bench:hot-bucket4j", () -> CompletableFuture.completedFuture(configuration));
+      if (!bucket.tryConsume(1) || !asyncBucket.tryConsume(1).join()) {
+        throw new IllegalStateException("a first check against a fresh Redis was refused");
+      }
+      checks.add(new Check() {
+        @Override
+        public boolean sync() {
+          return bucket.tryConsume(1);
+        }
+
+        @Override
+        public CompletableFuture<Boolean> async() {
+          return asyncBucket.tryConsume(1);
+        }
+      });
     }
   }
 
@@ -128,6 +190,7 @@ public class RedisLeaseBenchmark {
     } finally {
       client = null;
       fleet.clear();
+      checks.clear();
       if (server != null) {
         server.close();
         server = null;
@@ -145,7 +208,7 @@ public class RedisLeaseBenchmark {
   /** One blocking check on this thread's instance. */
   @Benchmark
   public boolean sync(Instance instance) {
-    return count(instance.limiter.tryAcquire());
+    return count(instance.check.sync());
   }
 
   /** {@value #PIPELINE} asynchronous checks on this thread's instance, sent back to back, then awaited. */
@@ -153,7 +216,7 @@ public class RedisLeaseBenchmark {
   @OperationsPerInvocation(PIPELINE)
   public int async(Instance instance) {
     for (int i = 0; i < PIPELINE; i++) {
-      instance.futures[i] = instance.limiter.tryAcquireAsync().toCompletableFuture();
+      instance.futures[i] = instance.check.async();
     }
     int granted = 0;
     for (int i = 0; i < PIPELINE; i++) {
@@ -165,16 +228,23 @@ public class RedisLeaseBenchmark {
     return granted;
   }
 
+  /** One server's check, on its own limiter (or Bucket4j proxy) and connection. */
+  interface Check {
+    boolean sync();
+
+    CompletableFuture<Boolean> async();
+  }
+
   /** The instance this thread drives: threads take the four in turn. */
   @State(Scope.Thread)
   public static class Instance {
-    RedisRateLimiter limiter;
+    Check check;
     @SuppressWarnings("unchecked") // an array of a generic type; it only ever holds CompletableFuture<Boolean>
     final CompletableFuture<Boolean>[] futures = (CompletableFuture<Boolean>[]) new CompletableFuture<?>[PIPELINE];
 
     @Setup(Level.Trial)
     public void pick(RedisLeaseBenchmark benchmark) {
-      limiter = benchmark.fleet.get(benchmark.nextServer.getAndIncrement() % SERVERS);
+      check = benchmark.checks.get(benchmark.nextServer.getAndIncrement() % SERVERS);
     }
   }
 }

@@ -3,17 +3,21 @@ package dev.shepherd.bulkhead;
 import dev.shepherd.core.internal.Calls;
 import dev.shepherd.core.internal.Checks;
 import dev.shepherd.core.internal.Durations;
+import dev.shepherd.core.Deadline;
+import dev.shepherd.core.DeadlineExceededException;
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
 import dev.shepherd.core.Ticker;
 import java.io.InterruptedIOException;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 
@@ -77,6 +81,15 @@ import java.util.function.Supplier;
  * changes are reported as {@link Event.Kind#LIMIT_CHANGED}, rejections as
  * {@link Event.Kind#REJECTED}.
  *
+ * <p><b>The caller's {@link Deadline}</b> ({@link #call(Deadline, Callable)}, {@link
+ * #callAsync(Deadline, Supplier)}): a call whose deadline has passed is refused at once with a
+ * {@link DeadlineExceededException}, without taking a permit, and so is, with {@link
+ * Builder#dropIfCannotFinish(boolean)}, a call with less time left than the smoothed latency of
+ * successes (once there is one). A call waits for a permit at most until its deadline, and one
+ * whose deadline passed while it waited gives its permit back unused. Each such refusal is counted
+ * ({@link #refusedLate()}) and reported as {@link Event.Kind#REJECTED}; it is no sample for the
+ * limit.
+ *
  * <p><b>Cost.</b> Granting is one compare-and-set plus a ticker read; a sample is a few atomic
  * updates with no lock and no allocation; only a change of the integer limit calls the listener.
  * {@link #call(Callable)} allocates nothing of its own on success. Thread-safe.
@@ -98,6 +111,8 @@ public final class AdaptiveBulkhead implements Policy {
   private final int maxLimit;
   private final PermitPool pool;
   private final AdaptiveLimit limit;
+  private final boolean dropIfCannotFinish;
+  private final LongAdder refusedLate = new LongAdder();
 
   private AdaptiveBulkhead(Builder b, int initialLimit) {
     this.name = b.name;
@@ -115,6 +130,7 @@ public final class AdaptiveBulkhead implements Policy {
     };
     this.minLimit = b.minLimit;
     this.maxLimit = b.maxLimit;
+    this.dropIfCannotFinish = b.dropIfCannotFinish;
     this.pool = new PermitPool(b.name, initialLimit, b.fair, b.ticker);
     this.limit = new AdaptiveLimit(name, pool, b.ticker, listener, b.minLimit, b.maxLimit, initialLimit,
         Durations.toNanosSaturated(b.latencyTarget),
@@ -214,7 +230,53 @@ public final class AdaptiveBulkhead implements Policy {
   @Override
   public <T> T call(Callable<? extends T> action) throws Exception {
     Objects.requireNonNull(action, "action");
-    return guarded(action, Calls.CALLABLE);
+    return guarded(acquireSlot(), action, Calls.CALLABLE);
+  }
+
+  /**
+   * Runs {@code action} holding a permit, as {@link #call(Callable)} does, if it can start before
+   * the caller's {@code deadline}: refused at once if the deadline has passed (or, with {@code
+   * dropIfCannotFinish}, if less time is left than the smoothed latency), and waiting for a permit
+   * at most until the earlier of {@code maxWait} and the deadline.
+   *
+   * @param deadline the caller's deadline
+   * @param action the guarded work
+   * @param <T> the result type
+   * @return what {@code action} returned
+   * @throws DeadlineExceededException if the call was refused because of its deadline, on arrival
+   *     or after waiting for a permit (no permit is kept, the action is not invoked)
+   * @throws BulkheadFullException if no permit freed up within {@code maxWait}, before the deadline
+   * @throws InterruptedException if interrupted while waiting for a permit, or thrown by
+   *     {@code action}
+   * @throws Exception whatever {@code action} threw
+   * @throws NullPointerException if {@code deadline} or {@code action} is null
+   */
+  public <T> T call(Deadline deadline, Callable<? extends T> action) throws Exception {
+    Objects.requireNonNull(deadline, "deadline");
+    Objects.requireNonNull(action, "action");
+    long remaining = deadline.remainingNanos();
+    if (cannotFinish(remaining)) {
+      throw refusedLate(remaining, "on arrival");
+    }
+    int before = pool.acquire(Math.min(maxWaitNanos, remaining));
+    if (before < 0) {
+      remaining = deadline.remainingNanos();
+      if (remaining <= 0) {
+        throw refusedLate(remaining, "while waiting for a permit");
+      }
+      throw rejected(maxWait);
+    }
+    try {
+      remaining = deadline.remainingNanos();
+    } catch (Throwable brokenTicker) {
+      pool.release();
+      throw brokenTicker;
+    }
+    if (remaining <= 0) {
+      pool.release(); // granted as the deadline passed: handed back unused, no sample
+      throw refusedLate(remaining, "before starting");
+    }
+    return guarded(before, action, Calls.CALLABLE);
   }
 
   /**
@@ -232,7 +294,7 @@ public final class AdaptiveBulkhead implements Policy {
   public <T> T get(Supplier<? extends T> action) {
     Objects.requireNonNull(action, "action");
     try {
-      return guarded(action, Calls.SUPPLIER);
+      return guarded(acquireSlot(), action, Calls.SUPPLIER);
     } catch (Exception e) {
       throw Calls.unchecked(name, e);
     }
@@ -250,15 +312,17 @@ public final class AdaptiveBulkhead implements Policy {
   public void run(Runnable action) {
     Objects.requireNonNull(action, "action");
     try {
-      guarded(action, Calls.RUNNABLE);
+      guarded(acquireSlot(), action, Calls.RUNNABLE);
     } catch (Exception e) {
       throw Calls.unchecked(name, e);
     }
   }
 
-  /** The one body of the three call forms: {@code action} has the shape {@code form} names. */
-  private <T> T guarded(Object action, int form) throws Exception {
-    int before = acquireSlot();
+  /**
+   * The one body of the call forms, holding the permit granted with {@code before} in flight:
+   * {@code action} has the shape {@code form} names.
+   */
+  private <T> T guarded(int before, Object action, int form) throws Exception {
     long start = startOrRelease();
     int outcome = Permit.FAILED;
     try {
@@ -300,6 +364,39 @@ public final class AdaptiveBulkhead implements Policy {
       return CompletableFuture.failedFuture(rejected(Duration.ZERO));
     }
     return AsyncCalls.run(new Permit(pool, startOrRelease(), before), action, dropWhen);
+  }
+
+  /**
+   * Starts an asynchronous action holding a permit, as {@link #callAsync(Supplier)} does, unless
+   * the caller's {@code deadline} has passed (or, with {@code dropIfCannotFinish}, less time is
+   * left than the smoothed latency): then the action is not started and no permit is taken.
+   *
+   * @param deadline the caller's deadline
+   * @param action starts the guarded work and returns its stage
+   * @param <T> the result type
+   * @return a stage completing as the action's does; or failed with a {@link
+   *     DeadlineExceededException} if refused because of the deadline, or with a {@link
+   *     BulkheadFullException} if the bulkhead is at its limit
+   * @throws NullPointerException if {@code deadline} or {@code action} is null
+   */
+  public <T> CompletionStage<T> callAsync(Deadline deadline, Supplier<? extends CompletionStage<T>> action) {
+    Objects.requireNonNull(deadline, "deadline");
+    Objects.requireNonNull(action, "action");
+    long remaining = deadline.remainingNanos();
+    if (cannotFinish(remaining)) {
+      return CompletableFuture.failedFuture(refusedLate(remaining, "on arrival"));
+    }
+    return callAsync(action);
+  }
+
+  /**
+   * Returns how many calls were refused because of their {@link Deadline}: on arrival, while
+   * waiting for a permit, or when granted after it.
+   *
+   * @return the total since the bulkhead was built
+   */
+  public long refusedLate() {
+    return refusedLate.sum();
   }
 
   /**
@@ -403,6 +500,26 @@ public final class AdaptiveBulkhead implements Policy {
     }
   }
 
+  /** Whether a call with {@code remaining} nanoseconds left is refused before it takes a permit. */
+  private boolean cannotFinish(long remaining) {
+    // NaN before the first success: no estimate, and a comparison with NaN is false
+    return remaining <= 0 || dropIfCannotFinish && remaining < limit.smoothedLatencyNanos();
+  }
+
+  private DeadlineExceededException refusedLate(long remaining, String when) {
+    refusedLate.increment();
+    String why = remaining <= 0
+        ? "deadline passed " + Duration.ofNanos(-Math.max(remaining, -Long.MAX_VALUE)) + " ago"
+        : String.format(Locale.ROOT, "cannot finish in time: %s left, smoothed latency %s",
+            Duration.ofNanos(remaining), Duration.ofNanos((long) limit.smoothedLatencyNanos()));
+    DeadlineExceededException e =
+        new DeadlineExceededException(name, "adaptive bulkhead '" + name + "' refused a call " + when + ": " + why);
+    if (listener != EventListener.noop()) {
+      listener.onEvent(Event.rejected(name, Duration.ZERO, 1, e.getMessage(), e));
+    }
+    return e;
+  }
+
   private BulkheadFullException rejected(Duration waited) {
     pool.countRejection();
     int current = pool.limit();
@@ -430,6 +547,7 @@ public final class AdaptiveBulkhead implements Policy {
     private Duration minLatencyWindow = Duration.ofSeconds(30);
     private Predicate<? super Throwable> dropWhen = DEFAULT_DROPS;
     private Duration maxWait = Duration.ZERO;
+    private boolean dropIfCannotFinish;
     private boolean fair;
     private Ticker ticker = Ticker.system();
     private EventListener listener;
@@ -583,6 +701,20 @@ public final class AdaptiveBulkhead implements Policy {
      */
     public Builder maxWait(Duration maxWait) {
       this.maxWait = Checks.nonNegative(maxWait, "maxWait");
+      return this;
+    }
+
+    /**
+     * Sets whether {@link AdaptiveBulkhead#call(Deadline, Callable)} and {@link
+     * AdaptiveBulkhead#callAsync(Deadline, Supplier)} refuse at once a call with less time left
+     * than the smoothed latency of successes, which would most likely answer after its caller left.
+     * Off by default: then only calls whose deadline has passed are refused.
+     *
+     * @param dropIfCannotFinish {@code true} to refuse by the smoothed latency
+     * @return this builder
+     */
+    public Builder dropIfCannotFinish(boolean dropIfCannotFinish) {
+      this.dropIfCannotFinish = dropIfCannotFinish;
       return this;
     }
 

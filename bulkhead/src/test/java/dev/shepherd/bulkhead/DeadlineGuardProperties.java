@@ -123,9 +123,17 @@ class DeadlineGuardProperties {
     }
     assertEquals(0, guard.inFlight(), guard.toString());
     assertEquals(0, guard.queued(), guard.toString());
+    long drops = 0;
+    long refusals = 0;
     for (CompletableFuture<String> f : returned) {
       assertTrue(f.isDone(), "a call was neither run nor dropped nor refused: " + guard);
+      Throwable failure = f.handle((v, t) -> t).join();
+      drops += failure instanceof DeadlineExceededException ? 1 : 0;
+      refusals += failure instanceof BulkheadFullException ? 1 : 0;
     }
+    // Dropped work is counted, once per drop; so is every refusal for want of room.
+    assertEquals(drops, guard.dropped(), guard.toString());
+    assertEquals(refusals, guard.rejected(), guard.toString());
     // Exactly maxConcurrent permits: that many start at once, the next one queues (or is refused).
     Deadline far = Deadline.after(Duration.ofDays(1), clock);
     List<CompletableFuture<String>> again = new ArrayList<>();

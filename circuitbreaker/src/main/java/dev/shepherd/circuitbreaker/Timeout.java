@@ -1,5 +1,7 @@
 package dev.shepherd.circuitbreaker;
 
+import dev.shepherd.core.Deadline;
+import dev.shepherd.core.DeadlineExceededException;
 import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.Policy;
@@ -61,11 +63,18 @@ import java.util.function.Supplier;
  * or else one daemon timer thread shared by every {@code Timeout} of the JVM. Each call schedules
  * one timer and cancels it when the call ends first. A call's deadline counts from the moment it
  * schedules its timer; the per-call {@link #call(Duration, Callable)} and {@link
- * #callAsync(Duration, Supplier)} take the time left from the caller (a deadline carried with the
- * call maps onto them).
+ * #callAsync(Duration, Supplier)} replace the configured limit for one call.
+ *
+ * <p><b>The caller's {@link Deadline}</b> ({@link #call(Deadline, Callable)}, {@link
+ * #callAsync(Deadline, Supplier)}): the limit of the call is the earlier of the configured limit
+ * and the deadline. A call whose deadline has already passed is refused at once with a {@link
+ * DeadlineExceededException}: the action is not invoked (nor handed to the executor) and no timer
+ * is scheduled.
  *
  * <p><b>Events.</b> Each call ended by its deadline is counted ({@link #timedOut()}) and reported as
- * {@link Event.Kind#FAILED} with the {@link TimeoutExceededException} as its cause.
+ * {@link Event.Kind#FAILED} with the {@link TimeoutExceededException} as its cause; each call
+ * refused because its {@link Deadline} had passed is counted ({@link #refusedLate()}) and reported
+ * as {@link Event.Kind#REJECTED}.
  *
  * <p>Immutable and thread-safe.
  */
@@ -94,6 +103,7 @@ public final class Timeout implements Policy {
   private final ScheduledExecutorService scheduler;
   private final EventListener listener;
   private final LongAdder timedOut = new LongAdder();
+  private final LongAdder refusedLate = new LongAdder();
 
   private Timeout(Builder b) {
     this.name = b.name;
@@ -137,6 +147,16 @@ public final class Timeout implements Policy {
   }
 
   /**
+   * Returns how many calls this policy has refused because their {@link Deadline} had passed
+   * before they started.
+   *
+   * @return calls refused since it was built
+   */
+  public long refusedLate() {
+    return refusedLate.sum();
+  }
+
+  /**
    * Runs {@code action} with the configured time limit.
    *
    * @param action the guarded work
@@ -171,6 +191,27 @@ public final class Timeout implements Policy {
   }
 
   /**
+   * Runs {@code action} until the earlier of the configured limit and the caller's {@code
+   * deadline}, or refuses it at once if the deadline has already passed.
+   *
+   * @param deadline the caller's deadline
+   * @param action the guarded work
+   * @param <T> the result type
+   * @return what {@code action} returned within the limit
+   * @throws DeadlineExceededException if the deadline had passed before the call (the action is
+   *     not invoked)
+   * @throws TimeoutExceededException if the limit passed first
+   * @throws RejectedException if the executor refused the action
+   * @throws InterruptedException if the caller was interrupted while waiting, or the action threw it
+   * @throws Exception whatever {@code action} threw within the limit
+   * @throws NullPointerException if {@code deadline} or {@code action} is null
+   */
+  public <T> T call(Deadline deadline, Callable<? extends T> action) throws Exception {
+    Objects.requireNonNull(action, "action");
+    return run(limitBefore(deadline), action);
+  }
+
+  /**
    * Starts {@code action} and fails the returned stage with a {@link TimeoutExceededException} if
    * the action's stage has not completed within the configured limit.
    *
@@ -199,6 +240,28 @@ public final class Timeout implements Policy {
     return runAsync(Durations.toNanosSaturated(Checks.positive(timeout, "timeout")), action);
   }
 
+  /**
+   * Starts {@code action} with the earlier of the configured limit and the caller's {@code
+   * deadline} as its limit; if the deadline has already passed, the action is not started.
+   *
+   * @param deadline the caller's deadline
+   * @param action starts the guarded work and returns its stage
+   * @param <T> the result type
+   * @return a stage completing as the action's does, or failed at the limit; or failed with a
+   *     {@link DeadlineExceededException} at once if the deadline had passed
+   * @throws NullPointerException if an argument is null
+   */
+  public <T> CompletionStage<T> callAsync(Deadline deadline, Supplier<? extends CompletionStage<T>> action) {
+    Objects.requireNonNull(action, "action");
+    long nanos;
+    try {
+      nanos = limitBefore(deadline);
+    } catch (DeadlineExceededException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    return runAsync(nanos, action);
+  }
+
   @Override
   public String toString() {
     return "Timeout{" + name + ", " + timeout() + (executor == null ? ", caller's thread" : ", executor")
@@ -209,6 +272,25 @@ public final class Timeout implements Policy {
 
   private ScheduledExecutorService timer() {
     return scheduler != null ? scheduler : SharedTimer.INSTANCE;
+  }
+
+  /**
+   * Returns the limit of a call with {@code deadline}: the earlier of the configured limit and the
+   * time left. Refuses, counting and reporting it, a deadline that has passed.
+   */
+  private long limitBefore(Deadline deadline) {
+    long remaining = Objects.requireNonNull(deadline, "deadline").remainingNanos();
+    if (remaining > 0) {
+      return Math.min(timeoutNanos, remaining);
+    }
+    refusedLate.increment();
+    String detail = "deadline passed " + Duration.ofNanos(-Math.max(remaining, -Long.MAX_VALUE)) + " ago";
+    DeadlineExceededException e =
+        new DeadlineExceededException(name, "timeout '" + name + "' refused a call: " + detail);
+    if (listener != EventListener.noop()) {
+      listener.onEvent(Event.rejected(name, Duration.ZERO, 1, detail, e));
+    }
+    throw e;
   }
 
   private TimeoutExceededException timeoutException(long nanos, Throwable cause) {

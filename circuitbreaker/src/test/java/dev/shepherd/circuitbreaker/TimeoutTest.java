@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.shepherd.core.Deadline;
+import dev.shepherd.core.DeadlineExceededException;
+import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import dev.shepherd.core.RejectedException;
 import dev.shepherd.testing.ManualClock;
@@ -255,5 +258,61 @@ class TimeoutTest {
     Timeout timeout = timeout().build();
     CircuitBreakerTest.assertMessage("timeout must be positive: PT-1S",
         () -> timeout.callAsync(Duration.ofSeconds(-1), CompletableFuture<String>::new));
+  }
+
+  @Test
+  void aCallerDeadlineEarlierThanTheLimitBecomesTheCallsLimit() {
+    Timeout timeout = timeout().build();
+    Deadline deadline = Deadline.after(Duration.ofMillis(500), clock);
+    CompletableFuture<String> guarded = timeout.callAsync(deadline, CompletableFuture<String>::new)
+        .toCompletableFuture();
+    scheduler.advance(Duration.ofMillis(499));
+    assertFalse(guarded.isDone());
+    scheduler.advance(Duration.ofMillis(1));
+    ExecutionException e = assertThrows(ExecutionException.class, guarded::get);
+    assertEquals(Duration.ofMillis(500), assertInstanceOf(TimeoutExceededException.class, e.getCause()).timeout());
+    assertEquals(1, timeout.timedOut());
+    assertEquals(0, timeout.refusedLate());
+  }
+
+  @Test
+  void aCallerDeadlineLaterThanTheLimitLeavesTheConfiguredLimit() {
+    Timeout timeout = timeout().build();
+    CompletableFuture<String> guarded = timeout.callAsync(Deadline.after(Duration.ofHours(1), clock),
+        CompletableFuture<String>::new).toCompletableFuture();
+    scheduler.advance(LIMIT);
+    ExecutionException e = assertThrows(ExecutionException.class, guarded::get);
+    assertEquals(LIMIT, assertInstanceOf(TimeoutExceededException.class, e.getCause()).timeout());
+  }
+
+  @Test
+  void aCallWhoseDeadlineHasPassedIsRefusedAtOnceWithoutRunningOrATimer() throws Exception {
+    List<Event> events = new CopyOnWriteArrayList<>();
+    Timeout timeout = timeout().executor(callees).listener(events::add).build();
+    Deadline passed = Deadline.after(Duration.ofMillis(10), clock);
+    clock.advance(Duration.ofMillis(30));
+    AtomicInteger ran = new AtomicInteger();
+    DeadlineExceededException sync = assertThrows(DeadlineExceededException.class,
+        () -> timeout.call(passed, ran::incrementAndGet));
+    assertEquals("cloud", sync.policyName());
+    assertTrue(sync.getMessage().contains("PT0.02S"), sync.getMessage());
+    CompletableFuture<Integer> async = timeout.callAsync(passed,
+        () -> CompletableFuture.completedFuture(ran.incrementAndGet())).toCompletableFuture();
+    ExecutionException e = assertThrows(ExecutionException.class, async::get);
+    assertInstanceOf(DeadlineExceededException.class, e.getCause());
+    assertEquals(0, ran.get(), "the action is never invoked");
+    assertEquals(0, scheduler.scheduledTotal(), "no timer is scheduled");
+    assertEquals(2, timeout.refusedLate());
+    assertEquals(0, timeout.timedOut());
+    assertEquals(2, events.stream().filter(ev -> ev.kind() == Event.Kind.REJECTED).count());
+    assertThrows(NullPointerException.class, () -> timeout.call((Deadline) null, () -> 1));
+    assertThrows(NullPointerException.class, () -> timeout.callAsync(passed, null));
+  }
+
+  @Test
+  void aCallInTimeUnderACallerDeadlineKeepsItsOutcome() throws Exception {
+    Timeout timeout = timeout().build();
+    assertEquals("ok", timeout.call(Deadline.after(Duration.ofSeconds(1), clock), () -> "ok"));
+    assertEquals(0, scheduler.pending());
   }
 }

@@ -2,6 +2,7 @@ package dev.shepherd.micrometer;
 
 import dev.shepherd.ratelimit.redis.RedisKeyedRateLimiter;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
+import dev.shepherd.ratelimit.redis.RedisSlotAdmission;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -43,8 +44,10 @@ import java.util.function.ToLongFunction;
  *     <tr><td>{@code shepherd.ratelimit.redis.fleet.rate}</td><td>gauge, permits per second</td>
  *         <td>the fleet-wide rate (per key for a keyed limiter)</td></tr>
  *     <tr><td>{@code shepherd.ratelimit.redis.lease.outstanding}</td><td>gauge</td>
- *         <td>permits leased from Redis and not yet spent ({@link RedisRateLimiter} only; 0 without
- *         lease mode)</td></tr>
+ *         <td>permits leased from Redis and not yet spent (over all keys for a keyed limiter; 0
+ *         without lease mode)</td></tr>
+ *     <tr><td>{@code shepherd.ratelimit.redis.lease.keys}</td><td>gauge</td>
+ *         <td>keys holding a lease ({@link RedisKeyedRateLimiter} only; 0 without lease mode)</td></tr>
  *   </tbody>
  * </table>
  */
@@ -92,6 +95,33 @@ public final class RedisRateLimiterMetrics {
           RedisKeyedRateLimiter::timeInFallback);
       bindFleet(registry, tags, limiter, RedisKeyedRateLimiter::fleetServers,
           l -> l.fallbackShare().permitsPerSecond(), l -> l.rate().permitsPerSecond());
+      Gauge.builder("shepherd.ratelimit.redis.lease.outstanding", limiter, RedisKeyedRateLimiter::leasedPermits)
+          .description("Permits leased from Redis and not yet spent, over all keys").tags(tags).register(registry);
+      Gauge.builder("shepherd.ratelimit.redis.lease.keys", limiter, RedisKeyedRateLimiter::leasedKeys)
+          .description("Keys holding a lease").tags(tags).register(registry);
+    };
+  }
+
+  /**
+   * Meters for a fleet-wide slot admission: the counters of a local one ({@code
+   * shepherd.admission.*}, see {@link RateLimiterMetrics}), its Redis errors, fallback state and
+   * fleet share.
+   *
+   * @param admission the admission
+   * @param extraTags tags added to every meter
+   * @return a binder
+   * @throws NullPointerException if an argument is null
+   */
+  public static MeterBinder of(RedisSlotAdmission admission, Tag... extraTags) {
+    Objects.requireNonNull(admission, "admission");
+    Tags tags = Binders.tags(admission.name(), "RedisSlotAdmission", extraTags);
+    return registry -> {
+      RateLimiterMetrics.bindAdmission(registry, tags, admission, RedisSlotAdmission::admittedCount,
+          RedisSlotAdmission::redeemedCount, RedisSlotAdmission::slotCount, RedisSlotAdmission::beyondHorizonCount);
+      bindFallback(registry, tags, admission, RedisSlotAdmission::redisErrorCount,
+          RedisSlotAdmission::fallbackCount, RedisSlotAdmission::fallbackActive, RedisSlotAdmission::timeInFallback);
+      Gauge.builder("shepherd.ratelimit.redis.fleet.servers", admission, a -> a.fleetServers())
+          .description("Servers the fallback share is computed for").tags(tags).register(registry);
     };
   }
 
@@ -113,6 +143,11 @@ public final class RedisRateLimiterMetrics {
         .description("Requests granted").tags(tags).register(registry);
     FunctionCounter.builder("shepherd.ratelimit.rejected", limiter, l -> rejected.applyAsLong(l))
         .description("Requests refused").tags(tags).register(registry);
+    bindFallback(registry, tags, limiter, errors, fallbacks, fallbackActive, timeInFallback);
+  }
+
+  private static <T> void bindFallback(MeterRegistry registry, Tags tags, T limiter, ToLongFunction<T> errors,
+      ToLongFunction<T> fallbacks, Predicate<T> fallbackActive, Function<T, Duration> timeInFallback) {
     FunctionCounter.builder("shepherd.ratelimit.redis.errors", limiter, l -> errors.applyAsLong(l))
         .description("Checks and probes that Redis failed").tags(tags).register(registry);
     Gauge.builder("shepherd.ratelimit.redis.fallback.active", limiter, l -> fallbackActive.test(l) ? 1 : 0)

@@ -22,4 +22,16 @@ public class DeadlineExceededException extends RejectedException {
   public DeadlineExceededException(String policyName, String message) {
     super(policyName, message, null);
   }
+
+  /**
+   * Creates the rejection, with the failure that used up the time (the last attempt's, say).
+   *
+   * @param policyName the name of the policy that did not start the work
+   * @param message what was late, and by how much when known
+   * @param cause the last failure before giving up, or null
+   * @throws NullPointerException if {@code policyName} or {@code message} is null
+   */
+  public DeadlineExceededException(String policyName, String message, Throwable cause) {
+    super(policyName, message, null, cause);
+  }
 }

@@ -85,6 +85,7 @@ public final class ManualScheduler extends AbstractExecutorService implements Sc
   private final ManualClock clock;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition terminated = lock.newCondition();
+  private final Condition enqueued = lock.newCondition();
   private final PriorityQueue<Task<?>> queue = new PriorityQueue<>();
   private final List<Duration> delays = new ArrayList<>();
   private boolean shutdown;
@@ -167,6 +168,35 @@ public final class ManualScheduler extends AbstractExecutorService implements Sc
     lock.lock();
     try {
       return queue.size();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Waits, in real time and at most {@code timeout}, until at least {@code count} tasks are
+   * pending: for a test whose code under test arms a timer from another thread (a connect thread,
+   * a callback) before the test may move the clock. Returns at once if they already are.
+   *
+   * @param count how many pending tasks to wait for, zero or more
+   * @param timeout how long to wait at most
+   * @return true if {@code count} tasks were pending before the timeout
+   * @throws InterruptedException if interrupted while waiting
+   * @throws NullPointerException if {@code timeout} is null
+   * @throws IllegalArgumentException if {@code count} is negative
+   */
+  public boolean awaitPendingTasks(int count, Duration timeout) throws InterruptedException {
+    Checks.nonNegative(count, "count");
+    long left = Durations.toNanosSaturated(Objects.requireNonNull(timeout, "timeout"));
+    lock.lock();
+    try {
+      while (queue.size() < count) {
+        if (left <= 0) {
+          return false;
+        }
+        left = enqueued.awaitNanos(left);
+      }
+      return true;
     } finally {
       lock.unlock();
     }
@@ -273,6 +303,7 @@ public final class ManualScheduler extends AbstractExecutorService implements Sc
         delays.add(Duration.ofNanos(delayNanos));
       }
       queue.add(task);
+      enqueued.signalAll();
     } finally {
       lock.unlock();
     }

@@ -38,6 +38,30 @@ class ManualSchedulerTest {
   }
 
   @Test
+  @Tag("concurrency")
+  @Timeout(10)
+  void awaitPendingTasksReturnsOnceAnotherThreadHasScheduledEnough() throws Exception {
+    assertTrue(scheduler.awaitPendingTasks(0, Duration.ZERO), "zero tasks are always pending");
+    assertFalse(scheduler.awaitPendingTasks(1, Duration.ofMillis(20)), "nothing was scheduled");
+    CountDownLatch go = new CountDownLatch(1);
+    Thread other = new Thread(() -> {
+      try {
+        go.await();
+        scheduler.schedule(logging("a"), 1, TimeUnit.SECONDS);
+        scheduler.schedule(logging("b"), 2, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    });
+    other.start();
+    go.countDown();
+    assertTrue(scheduler.awaitPendingTasks(2, Duration.ofSeconds(5)));
+    assertEquals(2, scheduler.pendingTasks());
+    other.join();
+    assertThrows(IllegalArgumentException.class, () -> scheduler.awaitPendingTasks(-1, Duration.ZERO));
+  }
+
+  @Test
   void tasksRunOnlyWhenTheClockPassesTheirTimeInTimeOrderEachAtItsOwnTime() {
     scheduler.schedule(logging("c"), 3, TimeUnit.SECONDS);
     scheduler.schedule(logging("a"), 1, TimeUnit.SECONDS);

@@ -27,14 +27,18 @@ import dev.shepherd.core.RejectedException;
 import dev.shepherd.core.RetryAfter;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
+import dev.shepherd.ratelimit.Admission;
 import dev.shepherd.ratelimit.KeyedRateLimiter;
 import dev.shepherd.ratelimit.KeyedTokenBucket;
 import dev.shepherd.ratelimit.LeakyBucketShaper;
+import dev.shepherd.ratelimit.LearnedRate;
 import dev.shepherd.ratelimit.SlotAdmission;
 import dev.shepherd.ratelimit.SlotRefusedException;
 import dev.shepherd.ratelimit.SlotTicket;
 import dev.shepherd.ratelimit.TokenBucket;
+import dev.shepherd.ratelimit.redis.RedisKeyedRateLimiter;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
+import dev.shepherd.ratelimit.redis.RedisSlotAdmission;
 import dev.shepherd.testing.ManualClock;
 import dev.shepherd.testing.ManualScheduler;
 import dev.shepherd.testing.RecordingListener;
@@ -46,7 +50,12 @@ import dev.shepherd.micrometer.MetricsListener;
 import dev.shepherd.micrometer.RateLimiterMetrics;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.lettuce.core.RedisClient;
+import io.lettuce.core.RedisURI;
 import io.lettuce.core.api.StatefulRedisConnection;
+import io.lettuce.core.cluster.RedisClusterClient;
+import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
+import io.lettuce.core.codec.StringCodec;
+import io.lettuce.core.masterreplica.MasterReplica;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -315,6 +324,16 @@ final class ReadmeSnippets {
     return response;
   }
 
+  static SlotAdmission learnedCapacity(byte[] sharedKey, long queueDelayNanos) {
+    // README:begin
+    LearnedRate capacity = LearnedRate.builder().name("auth-db").initialPermitsPerSecond(500).build();
+    SlotAdmission learned = SlotAdmission.builder().name("connect").learnedRate(capacity, 1.0)
+        .ticketKey(sharedKey).build();                          // 1.0 / servers when each holds a share
+    capacity.completed(queueDelayNanos);                      // after each database call
+    // README:end
+    return learned;
+  }
+
   static Quote bulkhead(Inventory inventory, String sku, Partner client, String order) throws Exception {
     // README:begin
     Bulkhead bulkhead = Bulkhead.of("inventory", 10);
@@ -419,6 +438,48 @@ final class ReadmeSnippets {
         .build();
     if (!connect.tryAcquire()) { /* 429 */ }
     // README:end
+  }
+
+  /** What the platform's autoscaler reports. */
+  interface Autoscaler {
+    int desiredCapacity();
+  }
+
+  static void redisFleet(Autoscaler autoscaler, String tenantId) {
+    // README:begin
+    // Redis Cluster: each key's check runs on that key's master (MOVED/ASK followed within the timeout).
+    StatefulRedisClusterConnection<String, String> cluster =
+        RedisClusterClient.create("redis://cache-0:6379").connect();
+    RedisRateLimiter connect = RedisRateLimiter.builder()
+        .name("connect").clusterConnection(cluster)
+        .rate(500, Duration.ofSeconds(1)).burst(1000)
+        .heartbeat(Duration.ofSeconds(5))            // if Redis is down: 500/s ÷ live servers each
+        .fleetSize(autoscaler::desiredCapacity)      // servers started during an outage count too
+        .lease(100)                                  // hot key: one round trip per 100 permits
+        .build();
+
+    // Sentinel: checks follow the master the Sentinels name.
+    StatefulRedisConnection<String, String> sentinel = MasterReplica.connect(RedisClient.create(),
+        StringCodec.UTF8, RedisURI.create("redis-sentinel://sentinel-0:26379,sentinel-1:26379#cache"));
+    RedisKeyedRateLimiter perTenant = RedisKeyedRateLimiter.builder()
+        .name("tenant-api").connection(sentinel)
+        .rate(2000, Duration.ofSeconds(1))           // per tenant, for the whole fleet
+        .heartbeat(Duration.ofSeconds(5))
+        .lease(50)                                   // per tenant key, for the few hot tenants
+        .build();
+    if (!perTenant.tryAcquire(tenantId)) { /* 429 */ }
+    // README:end
+  }
+
+  static Admission redisSlots(StatefulRedisClusterConnection<String, String> cluster, byte[] sharedKey) {
+    // README:begin
+    Admission admission = RedisSlotAdmission.builder()
+        .name("connect").clusterConnection(cluster)   // or a standalone or Sentinel connection
+        .permitsPerSecond(2000).ticketKey(sharedKey)  // the fleet's rate; 16 bytes every server knows
+        .heartbeat(Duration.ofSeconds(5))             // if Redis is down: 2000/s ÷ live servers each
+        .build();
+    // README:end
+    return admission;
   }
 
   static void manualClock() throws InterruptedException {

@@ -32,6 +32,8 @@ final class Config {
   /** The cluster connection; null when a standalone or master-replica connection was set. */
   StatefulRedisClusterConnection<String, String> clusterConnection;
   int lease;
+  /** The keyed limiter's most keys holding a lease at once; 0 for the global limiter's one lease. */
+  int leaseMaxKeys;
   Duration heartbeat;
   IntSupplier fleetSize;
   String serverId = UUID.randomUUID().toString();
@@ -56,6 +58,7 @@ final class Config {
     c.connection = connection;
     c.clusterConnection = clusterConnection;
     c.lease = lease;
+    c.leaseMaxKeys = leaseMaxKeys;
     c.heartbeat = heartbeat;
     c.fleetSize = fleetSize;
     c.serverId = serverId;

@@ -34,6 +34,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * chains on the refill in flight instead (afterAsyncRefill) and tries the lease once more before
  * asking Redis itself: it blocks nothing, and with many checks in flight one round trip serves
  * them all. Neither changes what is held, so (I) and the bound stand.
+ *
+ * Retirement (the keyed limiter's leases, LeaseTable). retire() takes the refilling flag for good
+ * and drops what is held: from then on no refill can start (refillAndTake answers BUSY, so the
+ * caller asks Redis directly, exactly), and since only a refill adds to held, held stays 0. The
+ * dropped permits were taken from Redis and are never granted: fewer grants, never more. A lease
+ * with a refill in flight cannot be retired. So a retired lease holds nothing, and (I) for the
+ * lease that replaces it bounds everything a limiter holds for its key.
  */
 /** A batch of permits taken from Redis and spent locally. Thread-safe, lock-free. */
 final class Lease {
@@ -150,6 +157,18 @@ final class Lease {
     }
     held.addAndGet(left); // nothing taken: the leftover stays ours, still <= size
     return r > 0 ? RedisGcra.NOT_UNDERSTOOD : r; // r in (0, need) cannot come from a valid reply
+  }
+
+  /**
+   * Retires this lease for good, dropping the permits it holds (they are never granted); no refill
+   * starts on it again. Returns false, changing nothing, if a refill is in flight.
+   */
+  boolean retire() {
+    if (!refilling.compareAndSet(false, true)) {
+      return false;
+    }
+    held.set(0);
+    return true;
   }
 
   /** The permits held now, taken from Redis and not yet spent (a racy snapshot, for metrics). */

@@ -51,7 +51,8 @@ import java.util.concurrent.atomic.LongAdder;
  * empty cache needs.
  *
  * Leases and the fleet. In lease mode (Lease, with its proof) a check first spends from the
- * lease (one CAS), and only an empty lease costs a script call; the fleet count (Fleet) is updated
+ * lease (one CAS; the keyed limiter's lease for the key, from LeaseTable), and only an empty lease
+ * costs a script call; the fleet count (Fleet) is updated
  * on checks once per interval, and each change re-rates the local share (Local.share).
  *
  * Cost. The limiter itself adds no lock and, on the common request (one permit, no wait), no
@@ -97,8 +98,10 @@ final class RedisGcra {
   final FailurePolicy policy;
   final int expectedServers;
   private final RedisTarget target;
-  /** Lease mode's batch of permits, or null. */
+  /** Lease mode's batch of permits for the global limiter, or null. */
   private final Lease lease;
+  /** Lease mode's batches for the keyed limiter, one per key, or null. */
+  private final LeaseTable leaseTable;
   /** The live-server count behind the share, or null when the share is fixed. */
   private final Fleet fleet;
   private final String intervalArg;
@@ -134,7 +137,10 @@ final class RedisGcra {
     this.sleeper = config.sleeper;
     this.listener = config.guardedListener();
     this.circuit = new RedisCircuit(config.ticker, coolDownNanos, timeoutNanos, this::probe, transitions());
-    this.lease = config.lease > 0 ? new Lease(config.lease) : null;
+    this.lease = config.lease > 0 && config.leaseMaxKeys == 0 ? new Lease(config.lease) : null;
+    this.leaseTable = config.lease > 0 && config.leaseMaxKeys > 0
+        ? new LeaseTable(config.lease, config.leaseMaxKeys)
+        : null;
     this.fleet = config.fleetTracked()
         ? new Fleet(target, config.fleetKey(), config.serverId, Durations.toNanosSaturated(config.fleetInterval()),
             config.fleetTtlMillis(), timeoutNanos, config.ticker, config.fleetSize, config.initialServers(),
@@ -143,7 +149,7 @@ final class RedisGcra {
     // Best effort, so the first check usually finds the scripts cached; failures are harmless.
     long deadline = System.nanoTime() + timeoutNanos;
     target.load(GcraScript.SCRIPT, deadline).exceptionally(e -> null);
-    if (lease != null) {
+    if (config.lease > 0) {
       target.load(LeaseScript.SCRIPT, deadline).exceptionally(e -> null);
     }
   }
@@ -183,6 +189,7 @@ final class RedisGcra {
   /** One check that does not wait: 0 if granted, otherwise the retry-after in nanoseconds. */
   long acquire(String[] keys, String localKey, int permits) {
     checkPermits(permits);
+    Lease lease = leaseFor(localKey);
     if (lease != null && lease.tryTake(permits)) {
       granted.increment(); // permits Redis granted to this limiter's lease: one CAS, no round trip
       return 0;
@@ -207,6 +214,7 @@ final class RedisGcra {
   /** The asynchronous {@link #acquire}; the stage never completes exceptionally. */
   CompletableFuture<Long> acquireAsync(String[] keys, String localKey, int permits) {
     checkPermits(permits);
+    Lease lease = leaseFor(localKey);
     if (lease != null && lease.tryTake(permits)) {
       granted.increment();
       return CompletableFuture.completedFuture(0L);
@@ -221,14 +229,14 @@ final class RedisGcra {
     if (lease != null && permits <= lease.size) {
       return lease.refillAndTakeAsync(permits, (need, want) -> askLeaseAsync(keys, need, want))
           .thenCompose(r -> r == Lease.BUSY
-              ? afterRefill(keys, localKey, permits)
+              ? afterRefill(lease, keys, localKey, permits)
               : CompletableFuture.completedFuture(settle(r, localKey, permits)));
     }
     return directAsync(keys, localKey, permits);
   }
 
   /** Another caller's refill is in flight: once it settles, the lease again, else Redis directly. */
-  private CompletableFuture<Long> afterRefill(String[] keys, String localKey, int permits) {
+  private CompletableFuture<Long> afterRefill(Lease lease, String[] keys, String localKey, int permits) {
     return lease.afterAsyncRefill().thenCompose(ignored -> {
       if (lease.tryTake(permits)) {
         granted.increment();
@@ -255,6 +263,7 @@ final class RedisGcra {
     checkPermits(permits);
     Objects.requireNonNull(maxWait, "maxWait");
     Checks.nonNegative(maxWait, "maxWait");
+    Lease lease = leaseFor(localKey);
     if (lease != null && lease.tryTake(permits)) {
       granted.increment();
       return true;
@@ -287,6 +296,25 @@ final class RedisGcra {
     return true;
   }
 
+  /** This key's lease (the global limiter's one lease), or null: no lease mode, or no room for the key. */
+  private Lease leaseFor(String localKey) {
+    return lease != null ? lease : leaseTable != null ? leaseTable.get(localKey) : null;
+  }
+
+  /**
+   * Spends {@code permits} from the key's lease if it holds them, counting the grant: the keyed
+   * limiter's fast path, before it builds the Redis key. False without lease mode.
+   */
+  boolean spendLease(String localKey, int permits) {
+    checkPermits(permits);
+    Lease lease = leaseFor(localKey);
+    if (lease != null && lease.tryTake(permits)) {
+      granted.increment();
+      return true;
+    }
+    return false;
+  }
+
   private long settle(long r, String localKey, int permits) {
     if (r >= 0) { // a check that does not wait is granted with r == 0
       granted.increment();
@@ -299,6 +327,47 @@ final class RedisGcra {
       return reject(coolDownNanos, permits, "Redis reply not understood");
     }
     return reject(-r * 1000, permits, "rate limit exceeded"); // -r <= 2^53 us: no overflow
+  }
+
+  /** Sees the Redis time (µs) and the decoded decision of each {@link #reserve} Redis answered; for tests. */
+  interface Observer {
+    void decided(long redisMicros, long decision);
+  }
+
+  /**
+   * The slot admission's check (RedisSlotAdmission): one permit, reserved in Redis if it will be
+   * there within {@code maxWaitMicros}. Returns as {@link #ask} does, or {@link #UNAVAILABLE} at
+   * once while the circuit keeps Redis out; ticks the fleet like every check. {@code observer} may
+   * be null.
+   */
+  long reserve(String[] keys, long maxWaitMicros, Observer observer) {
+    boolean allowed = circuit.allowed();
+    if (fleet != null) {
+      fleet.tick(allowed);
+    }
+    long r;
+    if (!allowed) {
+      r = UNAVAILABLE;
+    } else {
+      Object reply;
+      try {
+        reply = evalSync(keys, args(1, maxWaitMicros));
+        r = GcraScript.decode(reply, maxWaitMicros);
+        if (observer != null) {
+          observer.decided(GcraScript.redisMicros(reply), r);
+        }
+      } catch (Exception e) {
+        r = failed(e);
+      }
+    }
+    if (r == UNAVAILABLE) {
+      fallbackDecisions.increment();
+    } else if (r >= 0) {
+      granted.increment();
+    } else {
+      rejected.increment();
+    }
+    return r;
   }
 
   /**
@@ -547,12 +616,17 @@ final class RedisGcra {
 
   /** Permits taken by lease and not yet spent (0 without lease mode). */
   long leasedPermits() {
-    return lease != null ? lease.outstanding() : 0;
+    return lease != null ? lease.outstanding() : leaseTable != null ? leaseTable.outstanding() : 0;
   }
 
   /** The lease size, 0 without lease mode. */
   int leaseSize() {
-    return lease != null ? lease.size : 0;
+    return lease != null ? lease.size : leaseTable != null ? leaseTable.size() : 0;
+  }
+
+  /** Keys holding a lease now: 1 for the global limiter in lease mode, 0 without lease mode. */
+  int leasedKeys() {
+    return lease != null ? 1 : leaseTable != null ? leaseTable.keys() : 0;
   }
 
   /** What the limiter runs on: standalone, master-replica or cluster. */
@@ -572,7 +646,7 @@ final class RedisGcra {
     return "'" + name + "', " + rate + ", " + policy
         + (policy == FailurePolicy.FAIL_LOCAL ? " (" + local.describe() + ")" : "")
         + ", timeout " + Duration.ofNanos(timeoutNanos) + ", " + target
-        + (lease != null ? ", leases of " + lease.size : "")
+        + (leaseSize() > 0 ? ", leases of " + leaseSize() : "")
         + (fleet != null ? ", shared by " + fleet.servers() + " servers" : "")
         + (fallbackActive() ? ", on the fallback" : "");
   }

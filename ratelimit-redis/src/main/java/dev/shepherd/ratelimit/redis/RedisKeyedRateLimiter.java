@@ -14,6 +14,7 @@ import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.IntSupplier;
@@ -49,6 +50,10 @@ import java.util.function.Supplier;
  * {@link KeyedTokenBucket} at each key's share ({@code rate / expectedServers}, burst
  * {@code max(1, burst / expectedServers)}), holding at most
  * {@link Builder#fallbackMaxKeys(int) fallbackMaxKeys} keys.
+ *
+ * <p>For hot keys, {@link Builder#lease(int) lease(n)} takes up to {@code n} of a key's permits in
+ * one script call and spends them locally: per key, the fleet grants at most
+ * {@code burst + rate × d + servers × n} in any window of length {@code d}.
  *
  * <p>It is a {@link KeyedRateLimiter}, as the in-process {@link KeyedTokenBucket} is: code written
  * against that interface moves between a per-server and a fleet-wide limit by changing the builder.
@@ -203,6 +208,9 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
    */
   @Override
   public long acquireOrRetryAfterNanos(String key, int permits) {
+    if (gcra.spendLease(checked(key), permits)) {
+      return 0;
+    }
     return gcra.acquire(redisKeys(key), key, permits);
   }
 
@@ -221,6 +229,11 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
    */
   @Override
   public boolean tryAcquire(String key, int permits, Duration maxWait) throws InterruptedException {
+    Objects.requireNonNull(maxWait, "maxWait");
+    Checks.nonNegative(maxWait, "maxWait");
+    if (gcra.spendLease(checked(key), permits)) {
+      return true;
+    }
     return gcra.tryAcquire(redisKeys(key), key, permits, maxWait);
   }
 
@@ -236,6 +249,9 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
    *     not between 1 and the burst
    */
   public CompletionStage<Long> acquireOrRetryAfterNanosAsync(String key, int permits) {
+    if (gcra.spendLease(checked(key), permits)) {
+      return CompletableFuture.completedFuture(0L);
+    }
     return gcra.acquireAsync(redisKeys(key), key, permits);
   }
 
@@ -248,6 +264,9 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
    * @throws IllegalArgumentException if {@code key} is empty or too long
    */
   public CompletionStage<Boolean> tryAcquireAsync(String key) {
+    if (gcra.spendLease(checked(key), 1)) {
+      return CompletableFuture.completedFuture(Boolean.TRUE);
+    }
     return gcra.acquireAsync(redisKeys(key), key, 1).thenApply(wait -> wait == 0);
   }
 
@@ -344,6 +363,11 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
   }
 
   private String[] redisKeys(String key) {
+    return new String[] {prefix.concat(checked(key))};
+  }
+
+  /** {@code key}, if non-empty and not too long: checked without allocating. */
+  private String checked(String key) {
     Objects.requireNonNull(key, "key");
     if (key.isEmpty()) {
       throw Checks.invalid("key", "non-empty", "\"\"");
@@ -353,7 +377,7 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
       // The key itself is not echoed: it may be long, or someone's identifier.
       throw Checks.invalid("key", "at most " + maxKeyLength + " bytes in UTF-8", bytes + " bytes");
     }
-    return new String[] {prefix.concat(key)};
+    return key;
   }
 
   /**
@@ -461,6 +485,27 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
   }
 
   /**
+   * Returns the permits this limiter has taken from Redis by lease and not yet spent, over all
+   * keys: 0 unless {@link Builder#lease(int) lease mode} is on; never more than the lease size per
+   * key, nor more than {@code lease × leaseMaxKeys} in all.
+   *
+   * @return the permits held now (a snapshot)
+   */
+  public long leasedPermits() {
+    return gcra.leasedPermits();
+  }
+
+  /**
+   * Returns how many keys hold a lease on this limiter now: 0 unless lease mode is on, never more
+   * than {@link Builder#leaseMaxKeys(int) leaseMaxKeys}.
+   *
+   * @return the keys holding a lease (a snapshot)
+   */
+  public int leasedKeys() {
+    return gcra.leasedKeys();
+  }
+
+  /**
    * Returns each key's fleet-wide rate.
    *
    * @return the rate
@@ -486,7 +531,44 @@ public final class RedisKeyedRateLimiter implements KeyedRateLimiter<String> {
     private int maxKeyLength = 256;
     private int fallbackMaxKeys = 100_000;
 
-    private Builder() {}
+    private Builder() {
+      config.leaseMaxKeys = 1024;
+    }
+
+    /**
+     * Turns on lease mode for hot keys, as {@link RedisRateLimiter.Builder#lease(int)} says, for
+     * each key: when this limiter's lease for a key is empty, one script call takes up to
+     * {@code lease} of that key's permits, and later checks on the key spend them locally, without
+     * a round trip. For each key, every limiter together grants at most
+     * {@code burst + rate × d + servers × lease} permits in any window of length {@code d}. Leases
+     * are kept for at most {@link #leaseMaxKeys(int) leaseMaxKeys} keys; a key beyond that may
+     * take the lease of another, whose unspent permits are then dropped (withheld from everyone
+     * until its bucket refills: fewer grants, never more). Off by default; meant for a few hot keys
+     * (a tenant, an endpoint), not for one key per device, where leases would withhold permits
+     * from other servers for nothing.
+     *
+     * @param lease permits per lease, between 1 and the burst (checked in {@link #build()})
+     * @return this builder
+     * @throws IllegalArgumentException if {@code lease < 1}
+     */
+    public Builder lease(int lease) {
+      config.lease(lease);
+      return this;
+    }
+
+    /**
+     * Sets the most keys holding a lease at once, in {@link #lease(int) lease mode}; default 1024.
+     * A check on a key without a lease when all are taken, and whose refills are all in flight,
+     * asks Redis directly, exactly.
+     *
+     * @param leaseMaxKeys the maximum, at least 1
+     * @return this builder
+     * @throws IllegalArgumentException if {@code leaseMaxKeys < 1}
+     */
+    public Builder leaseMaxKeys(int leaseMaxKeys) {
+      config.leaseMaxKeys = Checks.atLeast(leaseMaxKeys, 1, "leaseMaxKeys");
+      return this;
+    }
 
     /**
      * Sets the instance name used in rejections, events and logs, and in the default key prefix;

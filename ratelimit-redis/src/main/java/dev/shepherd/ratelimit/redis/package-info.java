@@ -55,8 +55,8 @@
  * a sorted set {@code shepherd:fleet:<name>}, members expiring after three intervals on Redis's
  * clock) and the fallback share is {@code rate / live servers}; with {@code fleetSize(source)} the
  * count comes from the source during an outage, so servers started then share correctly; without
- * one the last count is kept. {@code lease(n)} on {@link dev.shepherd.ratelimit.redis.RedisRateLimiter}
- * takes up to {@code n} permits per script call and spends them locally: every limiter on the key
+ * one the last count is kept. {@code lease(n)} (on both limiters; per key on the keyed one) takes
+ * up to {@code n} permits per script call and spends them locally: every limiter on the key
  * together grants at most {@code burst + rate × d + servers × n} in any window of length {@code d}.
  *
  * <h2>Units and resolution</h2>

@@ -72,7 +72,7 @@ class LeaseProperties {
   }
 
   /** One limiter's decision, as the Redis limiter makes it in lease mode. */
-  private static boolean decide(Lease lease, Model model, int permits, Lease racer, int racerPermits,
+  static boolean decide(Lease lease, Model model, int permits, Lease racer, int racerPermits,
       List<long[]> grants, long now) {
     if (permits > lease.size) {
       return model.take(permits, permits) > 0; // more than a lease: a direct, exact check
