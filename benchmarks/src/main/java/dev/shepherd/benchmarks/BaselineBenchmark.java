@@ -65,6 +65,10 @@ public class BaselineBenchmark {
     boolean compareAndSet(long expected, long next) {
       return VALUE.compareAndSet(this, expected, next);
     }
+
+    long compareAndExchange(long expected, long next) {
+      return (long) VALUE.compareAndExchange(this, expected, next);
+    }
   }
 
   @Benchmark

@@ -56,7 +56,8 @@ class BenchmarksSmokeTest {
       ran.add(label);
     }
     for (String kind : new String[] {"BaselineBenchmark", "RateLimiterBenchmark", "BulkheadBenchmark",
-        "BackoffBenchmark", "AuthBenchmark", "CircuitBreakerBenchmark", "RedisRateLimiterBenchmark"}) {
+        "BackoffBenchmark", "AuthBenchmark", "CircuitBreakerBenchmark", "RedisRateLimiterBenchmark",
+        "CasBackoffBenchmark"}) {
       if (!redis && kind.equals("RedisRateLimiterBenchmark")) {
         continue;
       }

@@ -2,6 +2,7 @@ package dev.shepherd.micrometer;
 
 import dev.shepherd.ratelimit.redis.RedisKeyedRateLimiter;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
+import dev.shepherd.ratelimit.redis.RedisSlotAdmission;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -101,6 +102,29 @@ public final class RedisRateLimiterMetrics {
     };
   }
 
+  /**
+   * Meters for a fleet-wide slot admission: the counters of a local one ({@code
+   * shepherd.admission.*}, see {@link RateLimiterMetrics}), its Redis errors, fallback state and
+   * fleet share.
+   *
+   * @param admission the admission
+   * @param extraTags tags added to every meter
+   * @return a binder
+   * @throws NullPointerException if an argument is null
+   */
+  public static MeterBinder of(RedisSlotAdmission admission, Tag... extraTags) {
+    Objects.requireNonNull(admission, "admission");
+    Tags tags = Binders.tags(admission.name(), "RedisSlotAdmission", extraTags);
+    return registry -> {
+      RateLimiterMetrics.bindAdmission(registry, tags, admission, RedisSlotAdmission::admittedCount,
+          RedisSlotAdmission::redeemedCount, RedisSlotAdmission::slotCount, RedisSlotAdmission::beyondHorizonCount);
+      bindFallback(registry, tags, admission, RedisSlotAdmission::redisErrorCount,
+          RedisSlotAdmission::fallbackCount, RedisSlotAdmission::fallbackActive, RedisSlotAdmission::timeInFallback);
+      Gauge.builder("shepherd.ratelimit.redis.fleet.servers", admission, a -> a.fleetServers())
+          .description("Servers the fallback share is computed for").tags(tags).register(registry);
+    };
+  }
+
   private static <T> void bindFleet(MeterRegistry registry, Tags tags, T limiter, ToIntFunction<T> servers,
       ToDoubleFunction<T> share, ToDoubleFunction<T> fleetRate) {
     Gauge.builder("shepherd.ratelimit.redis.fleet.servers", limiter, l -> servers.applyAsInt(l))
@@ -119,6 +143,11 @@ public final class RedisRateLimiterMetrics {
         .description("Requests granted").tags(tags).register(registry);
     FunctionCounter.builder("shepherd.ratelimit.rejected", limiter, l -> rejected.applyAsLong(l))
         .description("Requests refused").tags(tags).register(registry);
+    bindFallback(registry, tags, limiter, errors, fallbacks, fallbackActive, timeInFallback);
+  }
+
+  private static <T> void bindFallback(MeterRegistry registry, Tags tags, T limiter, ToLongFunction<T> errors,
+      ToLongFunction<T> fallbacks, Predicate<T> fallbackActive, Function<T, Duration> timeInFallback) {
     FunctionCounter.builder("shepherd.ratelimit.redis.errors", limiter, l -> errors.applyAsLong(l))
         .description("Checks and probes that Redis failed").tags(tags).register(registry);
     Gauge.builder("shepherd.ratelimit.redis.fallback.active", limiter, l -> fallbackActive.test(l) ? 1 : 0)

@@ -27,6 +27,9 @@ import dev.shepherd.core.EventListener;
 import dev.shepherd.ratelimit.KeyedRateLimiter;
 import dev.shepherd.ratelimit.KeyedTokenBucket;
 import dev.shepherd.ratelimit.LeakyBucketMeter;
+import dev.shepherd.ratelimit.SlotAdmission;
+import dev.shepherd.ratelimit.SlotRefusedException;
+import dev.shepherd.ratelimit.SlotTicket;
 import dev.shepherd.ratelimit.TokenBucket;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
 import dev.shepherd.testing.ManualClock;
@@ -37,6 +40,10 @@ import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.time.Duration;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -86,6 +93,56 @@ class MeterBindingTest {
     assertEquals(2 * HOUR.toSeconds(), retryAfter.totalTime(TimeUnit.SECONDS), 1e-6, "each was told one hour");
     clock.advance(HOUR);
     assertEquals(1, value("shepherd.ratelimit.available", "connect"));
+  }
+
+  @Test
+  void aSlotAdmissionShowsAdmissionsSlotsRedemptionsAndItsBacklog() {
+    SlotAdmission admission = SlotAdmission.builder().name("connect-slots").permitsPerSecond(10).headroom(0)
+        .burst(2).horizon(Duration.ofSeconds(1)).ticker(clock).clock(wallClockOf(clock)).listener(metrics).build();
+    RateLimiterMetrics.of(admission).bindTo(registry);
+    admission.acquire(1);
+    admission.acquire(2);
+    SlotTicket ticket = null;
+    for (long caller = 3; caller < 20; caller++) {
+      try {
+        admission.acquire(caller);
+      } catch (SlotRefusedException refused) {
+        if (caller == 3) {
+          ticket = refused.ticket().orElseThrow();
+        }
+      }
+    }
+    assertEquals(2, value("shepherd.admission.admitted", "connect-slots", "type", "SlotAdmission"));
+    // 100 ms apart up to the 1 s horizon: ten slots, then shared hints.
+    assertEquals(10, value("shepherd.admission.slots", "connect-slots"));
+    assertEquals(7, value("shepherd.admission.beyond.horizon", "connect-slots"));
+    // The next caller's wait: the 11th slot, 1.1 s ahead, one interval past the last one handed out.
+    assertEquals(1.1, value("shepherd.admission.backlog", "connect-slots"), 1e-9);
+    assertEquals(0, value("shepherd.admission.redeemed", "connect-slots"));
+    clock.advance(Duration.ofMillis(100)); // the first slot
+    admission.acquire(3, ticket);
+    assertEquals(1, value("shepherd.admission.redeemed", "connect-slots"));
+    assertEquals(1.0, value("shepherd.admission.backlog", "connect-slots"), 1e-9);
+  }
+
+  /** The wall clock tickets are written on, moving with the manual ticker. */
+  private static Clock wallClockOf(ManualClock ticker) {
+    return new Clock() {
+      @Override
+      public ZoneId getZone() {
+        return ZoneOffset.UTC;
+      }
+
+      @Override
+      public Clock withZone(ZoneId zone) {
+        return this;
+      }
+
+      @Override
+      public Instant instant() {
+        return Instant.EPOCH.plusNanos(ticker.read());
+      }
+    };
   }
 
   @Test

@@ -1,11 +1,14 @@
 package dev.shepherd.micrometer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shepherd.core.EventListener;
 import dev.shepherd.ratelimit.redis.RedisKeyedRateLimiter;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
+import dev.shepherd.ratelimit.redis.RedisSlotAdmission;
+import dev.shepherd.ratelimit.SlotRefusedException;
 import dev.shepherd.testing.ManualClock;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
@@ -59,6 +62,30 @@ class RedisFleetMetricsTest {
       limiter.tryAcquire(); // on the fallback, the next update reads the source
       assertEquals(8, gauge("shepherd.ratelimit.redis.fleet.servers", "fleet-share"));
       assertEquals(50, gauge("shepherd.ratelimit.redis.fallback.share", "fleet-share"), 1e-9);
+    }
+  }
+
+  @Test
+  @Timeout(60)
+  void aFleetWideSlotAdmissionShowsItsCountersAndItsFallback() throws Exception {
+    try (LocalRedis redis = LocalRedis.start()) {
+      RedisSlotAdmission admission = RedisSlotAdmission.builder().name("fleet-slots").connection(redis.connection())
+          .key("shepherd:micrometer-slots").ticketKey(new byte[16]).permitsPerSecond(0.5).headroom(0).burst(1)
+          .expectedServers(2).timeout(Duration.ofMillis(200)).listener(EventListener.noop()).build();
+      RedisRateLimiterMetrics.of(admission).bindTo(registry);
+      admission.acquire(1);
+      assertThrows(SlotRefusedException.class, () -> admission.acquire(2));
+      assertEquals(1, registry.get("shepherd.admission.admitted").tag("name", "fleet-slots")
+          .tag("type", "RedisSlotAdmission").functionCounter().count());
+      assertEquals(1, registry.get("shepherd.admission.slots").tag("name", "fleet-slots").functionCounter().count());
+      assertEquals(0, gauge("shepherd.ratelimit.redis.fallback.active", "fleet-slots"));
+      assertEquals(2, gauge("shepherd.ratelimit.redis.fleet.servers", "fleet-slots"));
+      redis.kill();
+      admission.acquire(3); // the local share's own burst admits one
+      assertThrows(SlotRefusedException.class, () -> admission.acquire(4));
+      assertEquals(1, gauge("shepherd.ratelimit.redis.fallback.active", "fleet-slots"));
+      assertTrue(registry.get("shepherd.ratelimit.redis.errors").tag("name", "fleet-slots")
+          .functionCounter().count() >= 1);
     }
   }
 

@@ -83,9 +83,20 @@ import java.util.concurrent.atomic.LongAdder;
  * reserved on the issuing server's schedule and redeemed wherever the load balancer sends the
  * caller, so the fleet together stays within {@code S × burst + (d + grace + 3 ms) × rate}.
  *
+ * <h2>A learned rate</h2>
+ * Built with {@link Builder#learnedRate(LearnedRate, double)} instead of a configured rate, the
+ * schedule is the same, but each decision takes the interval of the controller's rate current at
+ * that instant (its share of it), so the guarantees above hold for the interval in force: they
+ * are exact for the configured rate only. A slot locks in the rate at which it was booked; until
+ * the controller's first congestion slots reach only its short startup horizon, and a ticket that
+ * comes due while this admission has already let through its current draining rate (the rate was
+ * cut since, a fail-over say) is given a new slot instead of being honoured: redemptions never run
+ * more than 200 ms (or the grace window, if shorter) ahead of that rate. Such callers are counted
+ * by {@link #reissuedCount()}.
+ *
  * <p>Thread-safe. Silences of any length up to 292 years are exact.
  */
-public final class SlotAdmission {
+public final class SlotAdmission implements Admission {
 
   /**
    * The response header of a refusal with a personal slot: the wait in whole milliseconds, then the
@@ -97,6 +108,8 @@ public final class SlotAdmission {
 
   private static final long NANOS_PER_MILLI = 1_000_000L;
   private static final long NANOS_PER_SECOND = 1_000_000_000L;
+  /** The learned mode's gate lets redemptions run ahead of the current rate by at most this: 200 ms. */
+  private static final long GATE_TOLERANCE_NANOS = 200_000_000L;
   /** 2^64 / golden ratio: consecutive multiples spread evenly over the unit interval (Weyl). */
   private static final long GOLDEN = 0x9E3779B97F4A7C15L;
 
@@ -111,6 +124,14 @@ public final class SlotAdmission {
   private final Ticker ticker;
   private final Clock clock;
   private final EventListener listener;
+  /** The learned rate this admission follows, or null for a configured rate. */
+  private final LearnedRate learned;
+  private final double share;
+  /** With a learned rate: the burst as a duration, or -1 when a burst count was configured. */
+  private final long burstNanos;
+  /** With a learned rate: the meter of admissions at the current rate, ticket redemptions included. */
+  private final AtomicLong gateTat;
+  private final LongAdder reissued = new LongAdder();
 
   /** The theoretical arrival time: when the schedule would be empty again, on the ticker. */
   private final AtomicLong tat;
@@ -150,6 +171,10 @@ public final class SlotAdmission {
    */
 
   private SlotAdmission(Builder b, long intervalNanos, long k0, long k1) {
+    this.learned = b.learned;
+    this.share = b.share;
+    this.burstNanos = b.burst > 0 ? -1L : NANOS_PER_SECOND / 10;
+    this.gateTat = new AtomicLong(b.ticker.read());
     this.name = b.name;
     this.intervalNanos = intervalNanos;
     this.burst = b.burst > 0 ? b.burst : defaultBurst(intervalNanos);
@@ -204,6 +229,10 @@ public final class SlotAdmission {
    *     ticket, or with a shared hint when the schedule is full up to the horizon
    */
   public void acquire(long caller, SlotTicket ticket) throws SlotRefusedException {
+    if (learned != null) {
+      acquireLearned(caller, ticket);
+      return;
+    }
     if (ticket != null && ticket.tag() == SipHash.hash(k0, k1, caller, ticket.slotEpochMillis())) {
       long late = clock.millis() - ticket.slotEpochMillis();
       if (late >= 0 && late < graceMillis) {
@@ -229,11 +258,85 @@ public final class SlotAdmission {
       }
       long waitNanos = debt - toleranceNanos;
       if (waitNanos > horizonNanos) {
-        throw beyondHorizon(waitNanos);
+        throw beyondHorizon(waitNanos, horizonNanos);
       }
       if (tat.compareAndSet(current, current + intervalNanos)) {
         slotted.increment();
         throw personalSlot(caller, waitNanos);
+      }
+    }
+  }
+
+  /*
+   * The learned mode. The schedule is the same GCRA, but each decision takes the interval of the
+   * rate current at its ticker reading (I = 1 s / (learned rate x share)), so the schedule's
+   * promises are made at the rate known when they are made. Two things keep a slot's locked-in
+   * rate from overloading the backend. Until the first congestion the horizon is the controller's
+   * short startup horizon, so a wrong guess books at most that much work. And a second GCRA, the
+   * gate, meters everything this admission actually lets through, redemptions included, at the
+   * controller's current draining rate (its rate, or less while a queue drains) with a tolerance
+   * of 200 ms (or the grace window, if shorter): a ticket that comes due while the gate is full
+   * (the rate was cut since its slot was booked) is not honoured but decided as a caller without
+   * a ticket, which books it a new slot at the current rate.
+   * Redemptions alone therefore never run more than the tolerance ahead of the gate's rate,
+   * whatever rate their slots were booked at. Admissions from the schedule charge the gate too (by
+   * a CAS that may be retried, never skipped), so a redemption finds less room after them.
+   */
+  private void acquireLearned(long caller, SlotTicket ticket) throws SlotRefusedException {
+    long now = ticker.read();
+    double rate = learned.poll(now) * share;
+    long interval = (long) Math.max(1.0, Math.ceil(NANOS_PER_SECOND / rate));
+    double draining = learned.drainingPermitsPerSecond() * share;
+    long gateInterval = (long) Math.max(1.0, Math.ceil(NANOS_PER_SECOND / draining));
+    if (ticket != null && ticket.tag() == SipHash.hash(k0, k1, caller, ticket.slotEpochMillis())) {
+      long late = clock.millis() - ticket.slotEpochMillis();
+      if (late >= 0 && late < graceMillis) {
+        if (passGate(now, gateInterval, true)) {
+          redeemed.increment();
+          return;
+        }
+        reissued.increment(); // the rate was cut since the slot was booked: a new slot below
+      } else if (late < 0) {
+        long waitNanos = -late < Long.MAX_VALUE / NANOS_PER_MILLI ? -late * NANOS_PER_MILLI : Long.MAX_VALUE;
+        throw refused(waitNanos, ticket, "early for its slot");
+      }
+    }
+    long tolerance = burstNanos < 0 ? (burst - 1L) * interval : Math.max(0L, burstNanos - interval);
+    long horizon = learned.isRampingUp() ? Math.min(horizonNanos, learned.startupHorizonNanos()) : horizonNanos;
+    while (true) {
+      long current = tat.get();
+      long debt = current - now;
+      if (debt <= tolerance) {
+        if (tat.compareAndSet(current, (debt > 0 ? current : now) + interval)) {
+          passGate(now, gateInterval, false);
+          admitted.increment();
+          return;
+        }
+        continue;
+      }
+      learned.saturated();
+      long waitNanos = debt - tolerance;
+      if (waitNanos > horizon) {
+        throw beyondHorizon(waitNanos, horizon);
+      }
+      if (tat.compareAndSet(current, current + interval)) {
+        slotted.increment();
+        throw personalSlot(caller, waitNanos);
+      }
+    }
+  }
+
+  /** Charges the gate one interval; when {@code check}, only if it has room within its tolerance. */
+  private boolean passGate(long now, long interval, boolean check) {
+    long tolerance = Math.min(graceMillis * NANOS_PER_MILLI, GATE_TOLERANCE_NANOS);
+    while (true) {
+      long current = gateTat.get();
+      long debt = current - now;
+      if (check && debt > tolerance) {
+        return false;
+      }
+      if (gateTat.compareAndSet(current, (debt > 0 ? current : now) + interval)) {
+        return true;
       }
     }
   }
@@ -246,11 +349,11 @@ public final class SlotAdmission {
     return refused(waitMillis * NANOS_PER_MILLI, new SlotTicket(slot, SipHash.hash(k0, k1, caller, slot)), "slot");
   }
 
-  private SlotRefusedException beyondHorizon(long waitNanos) {
+  private SlotRefusedException beyondHorizon(long waitNanos, long horizon) {
     overflowed.increment();
     long fraction = overflowSequence.getAndIncrement() * GOLDEN;
-    long offset = Math.multiplyHigh(fraction >>> 1, horizonNanos) << 1; // fraction × horizon
-    return refused(waitNanos - horizonNanos + offset, null, "beyond the horizon");
+    long offset = Math.multiplyHigh(fraction >>> 1, horizon) << 1; // fraction × horizon
+    return refused(waitNanos - horizon + offset, null, "beyond the horizon");
   }
 
   private SlotRefusedException refused(long waitNanos, SlotTicket ticket, String what) {
@@ -268,7 +371,8 @@ public final class SlotAdmission {
   }
 
   /**
-   * Returns the emission interval: the admission rate's period per caller, in whole nanoseconds.
+   * Returns the emission interval: the admission rate's period per caller, in whole nanoseconds;
+   * with a {@linkplain Builder#learnedRate learned rate}, the one it started with.
    *
    * @return the interval
    */
@@ -310,6 +414,17 @@ public final class SlotAdmission {
    */
   public long slotCount() {
     return slotted.sum();
+  }
+
+  /**
+   * Returns how many valid tickets were not honoured because the {@linkplain
+   * Builder#learnedRate learned rate} was cut since their slot was booked; each caller was given a
+   * new slot. Always zero at a configured rate.
+   *
+   * @return the count
+   */
+  public long reissuedCount() {
+    return reissued.sum();
   }
 
   /**
@@ -355,8 +470,36 @@ public final class SlotAdmission {
     private Ticker ticker = Ticker.system();
     private Clock clock = Clock.systemUTC();
     private EventListener listener;
+    private LearnedRate learned;
+    private double share = 1.0;
 
     private Builder() {}
+
+    /**
+     * Makes the admission follow a {@link LearnedRate} instead of a configured rate: it admits at
+     * {@code share} of the learned rate, current at each decision, and reports its refusals to the
+     * controller as demand. Admissions that share a backend share one controller, each with its
+     * share ({@code 1 / servers} behind a load balancer that spreads evenly).
+     *
+     * <p>In this mode the configured horizon applies only after the controller's first congestion
+     * (its startup horizon before), the default burst is a tenth of a second's admissions at the
+     * current rate, the headroom is not applied (the controller keeps its own margin), and a ticket
+     * is honoured only while the admissions actually let through stay within the current rate and
+     * 200 ms of it: a ticket booked at a rate since cut may be given a new slot instead.
+     *
+     * @param rate the controller
+     * @param share the share of its rate, in (0, 1]
+     * @return this builder
+     * @throws NullPointerException if {@code rate} is null
+     * @throws IllegalArgumentException if {@code share} is out of range or NaN
+     */
+    public Builder learnedRate(LearnedRate rate, double share) {
+      Objects.requireNonNull(rate, "rate");
+      Checks.check(share > 0 && share <= 1, "share", "in (0, 1]", share);
+      this.learned = rate;
+      this.share = share;
+      return this;
+    }
 
     /**
      * Sets the name used in refusals, events and logs.
@@ -503,13 +646,15 @@ public final class SlotAdmission {
      * Builds the admission, its schedule empty (a full burst available) at the ticker's reading.
      *
      * @return a new admission
-     * @throws IllegalStateException if no rate was set
+     * @throws IllegalStateException if neither a rate nor a learned rate was set, or both were
      */
     public SlotAdmission build() {
-      if (permitsPerSecond == 0) {
-        throw new IllegalStateException("rate must be set: call permitsPerSecond(rate)");
+      if ((permitsPerSecond == 0) == (learned == null)) {
+        throw new IllegalStateException(learned == null ? "rate must be set: call permitsPerSecond(rate)"
+            : "a learned rate and a configured rate exclude each other: set one");
       }
-      double interval = Math.ceil(NANOS_PER_SECOND / (permitsPerSecond * (1 - headroom)));
+      double interval = learned != null ? Math.ceil(NANOS_PER_SECOND / (learned.permitsPerSecond() * share))
+          : Math.ceil(NANOS_PER_SECOND / (permitsPerSecond * (1 - headroom)));
       long intervalNanos = (long) Math.max(1, interval);
       byte[] key = ticketKey;
       if (key == null) {

@@ -27,15 +27,18 @@ import dev.shepherd.core.RejectedException;
 import dev.shepherd.core.RetryAfter;
 import dev.shepherd.core.Sleeper;
 import dev.shepherd.core.Ticker;
+import dev.shepherd.ratelimit.Admission;
 import dev.shepherd.ratelimit.KeyedRateLimiter;
 import dev.shepherd.ratelimit.KeyedTokenBucket;
 import dev.shepherd.ratelimit.LeakyBucketShaper;
+import dev.shepherd.ratelimit.LearnedRate;
 import dev.shepherd.ratelimit.SlotAdmission;
 import dev.shepherd.ratelimit.SlotRefusedException;
 import dev.shepherd.ratelimit.SlotTicket;
 import dev.shepherd.ratelimit.TokenBucket;
 import dev.shepherd.ratelimit.redis.RedisKeyedRateLimiter;
 import dev.shepherd.ratelimit.redis.RedisRateLimiter;
+import dev.shepherd.ratelimit.redis.RedisSlotAdmission;
 import dev.shepherd.testing.ManualClock;
 import dev.shepherd.testing.ManualScheduler;
 import dev.shepherd.testing.RecordingListener;
@@ -321,6 +324,16 @@ final class ReadmeSnippets {
     return response;
   }
 
+  static SlotAdmission learnedCapacity(byte[] sharedKey, long queueDelayNanos) {
+    // README:begin
+    LearnedRate capacity = LearnedRate.builder().name("auth-db").initialPermitsPerSecond(500).build();
+    SlotAdmission learned = SlotAdmission.builder().name("connect").learnedRate(capacity, 1.0)
+        .ticketKey(sharedKey).build();                          // 1.0 / servers when each holds a share
+    capacity.completed(queueDelayNanos);                      // after each database call
+    // README:end
+    return learned;
+  }
+
   static Quote bulkhead(Inventory inventory, String sku, Partner client, String order) throws Exception {
     // README:begin
     Bulkhead bulkhead = Bulkhead.of("inventory", 10);
@@ -456,6 +469,17 @@ final class ReadmeSnippets {
         .build();
     if (!perTenant.tryAcquire(tenantId)) { /* 429 */ }
     // README:end
+  }
+
+  static Admission redisSlots(StatefulRedisClusterConnection<String, String> cluster, byte[] sharedKey) {
+    // README:begin
+    Admission admission = RedisSlotAdmission.builder()
+        .name("connect").clusterConnection(cluster)   // or a standalone or Sentinel connection
+        .permitsPerSecond(2000).ticketKey(sharedKey)  // the fleet's rate; 16 bytes every server knows
+        .heartbeat(Duration.ofSeconds(5))             // if Redis is down: 2000/s ÷ live servers each
+        .build();
+    // README:end
+    return admission;
   }
 
   static void manualClock() throws InterruptedException {

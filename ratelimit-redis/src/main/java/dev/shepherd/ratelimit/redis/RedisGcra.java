@@ -329,6 +329,47 @@ final class RedisGcra {
     return reject(-r * 1000, permits, "rate limit exceeded"); // -r <= 2^53 us: no overflow
   }
 
+  /** Sees the Redis time (µs) and the decoded decision of each {@link #reserve} Redis answered; for tests. */
+  interface Observer {
+    void decided(long redisMicros, long decision);
+  }
+
+  /**
+   * The slot admission's check (RedisSlotAdmission): one permit, reserved in Redis if it will be
+   * there within {@code maxWaitMicros}. Returns as {@link #ask} does, or {@link #UNAVAILABLE} at
+   * once while the circuit keeps Redis out; ticks the fleet like every check. {@code observer} may
+   * be null.
+   */
+  long reserve(String[] keys, long maxWaitMicros, Observer observer) {
+    boolean allowed = circuit.allowed();
+    if (fleet != null) {
+      fleet.tick(allowed);
+    }
+    long r;
+    if (!allowed) {
+      r = UNAVAILABLE;
+    } else {
+      Object reply;
+      try {
+        reply = evalSync(keys, args(1, maxWaitMicros));
+        r = GcraScript.decode(reply, maxWaitMicros);
+        if (observer != null) {
+          observer.decided(GcraScript.redisMicros(reply), r);
+        }
+      } catch (Exception e) {
+        r = failed(e);
+      }
+    }
+    if (r == UNAVAILABLE) {
+      fallbackDecisions.increment();
+    } else if (r >= 0) {
+      granted.increment();
+    } else {
+      rejected.increment();
+    }
+    return r;
+  }
+
   /**
    * Asks Redis once (with the NOSCRIPT reload) and returns the decoded decision: the granted wait
    * in µs (zero or more), minus the retry-after in µs, {@link #UNAVAILABLE} or
