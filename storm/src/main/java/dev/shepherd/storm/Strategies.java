@@ -104,7 +104,8 @@ public final class Strategies {
   /**
    * Returns the rows of the replay's table, in order: the outage, backoff without jitter, full
    * jitter, full jitter with a connect-server token bucket, {@link #shepherd() Shepherd's defaults},
-   * Shepherd with a warm cache, then the ablations (no slots, no deadline guard, no cache), and with
+   * Shepherd with a warm cache, Shepherd learning the capacity from a guess ten times too low
+   * ({@link LearnedCapacity}), then the ablations (no slots, no deadline guard, no cache), and with
    * more than one server also {@link #shepherdFleetWide() one fleet-wide admission}.
    *
    * @param config the storm
@@ -119,8 +120,8 @@ public final class Strategies {
         shepherd(),
         of("Shepherd, warm cache", Hubs.RECONNECTOR, Admission.SLOTS, false, Cache.WARM,
             QueuePolicy.shepherdDefault())));
-    // Issue 18 plugs its row in here: all.add(<the learned-capacity strategy>), named
-    // "Shepherd, learned capacity"; a Strategy is self-contained, nothing else needs to change.
+    // Nobody knows C: the learned row starts from a guess ten times too low.
+    all.add(LearnedCapacity.startingAt(0.1));
     all.addAll(List.of(
         of("Shepherd, no slots", Hubs.RECONNECTOR, Admission.TOKEN_BUCKET, false, Cache.COLD,
             QueuePolicy.shepherdDefault()),
