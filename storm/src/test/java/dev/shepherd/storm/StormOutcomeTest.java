@@ -41,7 +41,8 @@ class StormOutcomeTest {
   @Test
   void theTableSeparatesTheCausesRowByRow() {
     assertEquals(List.of("1 outage: immediate retry", "2 backoff, no jitter", "3 full jitter",
-        "4 full jitter + token bucket", "Shepherd (defaults)", "Shepherd, warm cache", "Shepherd, no slots",
+        "4 full jitter + token bucket", "Shepherd (defaults)", "Shepherd, warm cache",
+        "Shepherd, learned capacity (guess 0.1 × C)", "Shepherd, no slots",
         "Shepherd, no deadline guard", "Shepherd, no cache"), results.stream().map(SimulationResult::name).toList());
   }
 

@@ -1,6 +1,7 @@
 package dev.shepherd.examples.readme;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.shepherd.auth.CachingAuthenticator;
 import dev.shepherd.auth.DeviceCredentials;
@@ -56,6 +57,11 @@ import io.lettuce.core.cluster.RedisClusterClient;
 import io.lettuce.core.cluster.api.StatefulRedisClusterConnection;
 import io.lettuce.core.codec.StringCodec;
 import io.lettuce.core.masterreplica.MasterReplica;
+import dev.shepherd.storm.Fleet;
+import dev.shepherd.storm.Outcome;
+import dev.shepherd.storm.Scenario;
+import dev.shepherd.storm.ServerTier;
+import dev.shepherd.storm.Trigger;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -203,6 +209,17 @@ final class ReadmeSnippets {
   }
 
   // ---- The README's snippets, in README order. -------------------------------------------------
+
+  static Outcome provingGround(Reconnector<?> reconnector) {
+    // README:begin
+    Scenario storm = new Scenario("hub firmware 4.2", Fleet.reconnector(60_000, reconnector.plan()),
+        ServerTier.shepherd(2_000), Trigger.fleetDrop(), Duration.ofMinutes(10), 42L);
+    Outcome outcome = storm.run();                             // seconds, on a simulated clock
+    assertTrue(outcome.recovers(), outcome.toString());        // within 3 × N / C, goodput ≥ 90 %
+    assertEquals(0, outcome.wasted());
+    // README:end
+    return outcome;
+  }
 
   static CompletionStage<HttpResponse<String>> secondOutage(HttpClient client, URI partner) {
     // README:begin
