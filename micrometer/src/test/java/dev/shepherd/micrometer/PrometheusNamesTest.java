@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.shepherd.circuitbreaker.AdaptiveThrottle;
 import dev.shepherd.circuitbreaker.CircuitBreaker;
 import dev.shepherd.core.EventListener;
+import dev.shepherd.ratelimit.SlotAdmission;
 import dev.shepherd.testing.ManualClock;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -20,7 +21,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * The example alert rules name the series the binders produce: a breaker and a throttle bound to a
+ * The example alert rules name the series the binders produce (a slot admission too, below): a breaker and a throttle bound to a
  * Prometheus registry, scraped, show every {@code shepherd_circuitbreaker_*} and {@code
  * shepherd_throttle_*} name that {@code examples/prometheus/shepherd-alerts.yml} uses, with the
  * labels its rules select on.
@@ -60,5 +61,26 @@ class PrometheusNamesTest {
         "the open breaker's series, as ShepherdCircuitBreakerOpen selects it:\n" + scrape);
     assertTrue(scrape.lines().anyMatch(line -> line.startsWith("shepherd_throttle_rejected_total{")
         && line.contains("name=\"mobile-api\"")), scrape);
+  }
+
+  @Test
+  void theAlertRulesForSlotAdmissionNameSeriesTheBinderProduces() throws Exception {
+    Set<String> used = new TreeSet<>();
+    Matcher m = Pattern.compile("\\b(shepherd_admission_[a-z_]*[a-z])\\b")
+        .matcher(Files.readString(RULES, StandardCharsets.UTF_8));
+    while (m.find()) {
+      used.add(m.group(1));
+    }
+    assertEquals(Set.of("shepherd_admission_backlog_seconds", "shepherd_admission_redeemed_total",
+        "shepherd_admission_slots_total"), used, "the rules this test guards; extend it with the rules");
+
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    SlotAdmission admission = SlotAdmission.builder().name("connect").permitsPerSecond(10).ticker(new ManualClock())
+        .listener(EventListener.noop()).build();
+    RateLimiterMetrics.of(admission).bindTo(registry);
+    String scrape = registry.scrape();
+    for (String series : used) {
+      assertTrue(Pattern.compile("(?m)^" + series + "\\{").matcher(scrape).find(), series + " in\n" + scrape);
+    }
   }
 }
