@@ -600,7 +600,10 @@ public final class Reconnector<C extends Reconnector.Connection> implements Auto
           return result.get();
         } catch (InterruptedException e) {
           if (closed) {
-            result.completeExceptionally(e);
+            if (!result.completeExceptionally(e) && !result.isCompletedExceptionally()) {
+              // The connect handed its connection over just as close() struck: nobody will use it.
+              closeQuietly(result.join());
+            }
             attempt.interrupt();
             throw e;
           }

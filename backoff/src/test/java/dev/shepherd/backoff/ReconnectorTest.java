@@ -22,6 +22,8 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
@@ -546,6 +548,48 @@ class ReconnectorTest {
     late.lost.get(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
     assertEquals(1, late.closeCalls.get());
     assertTrue(reconnector.connection().isEmpty());
+  }
+
+  @Test
+  @Tag("concurrency")
+  void aConnectionHandedOverAsCloseStrikesIsClosedInEveryInterleaving() throws Exception {
+    // close() and the connect's return race: whichever side loses, the connection must be closed.
+    for (int round = 0; round < 200; round++) {
+      CountDownLatch entered = new CountDownLatch(1);
+      CountDownLatch release = new CountDownLatch(1);
+      FakeConnection late = new FakeConnection();
+      ManualScheduler timer = new ManualScheduler(clock);
+      Reconnector<FakeConnection> r = builder(() -> {
+        entered.countDown();
+        while (release.getCount() > 0) {
+          try {
+            release.await(); // a connect that ignores interrupts returns its connection after close()
+          } catch (InterruptedException ignoredOnPurpose) {
+            // as some socket APIs do
+          }
+        }
+        return late;
+      }).initialSpread(Duration.ZERO).scheduler(timer).build();
+      r.start();
+      assertTrue(entered.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS));
+      awaitScheduled(timer);
+      CyclicBarrier both = new CyclicBarrier(2);
+      Thread releaser = new Thread(() -> {
+        try {
+          both.await();
+          release.countDown();
+        } catch (InterruptedException | BrokenBarrierException e) {
+          Thread.currentThread().interrupt();
+        }
+      });
+      releaser.start();
+      both.await(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+      r.close();
+      releaser.join(PATIENCE.toMillis());
+      assertTrue(r.awaitTermination(PATIENCE));
+      late.lost.get(PATIENCE.toMillis(), TimeUnit.MILLISECONDS);
+      assertEquals(1, late.closeCalls.get(), "round " + round);
+    }
   }
 
   @Test
