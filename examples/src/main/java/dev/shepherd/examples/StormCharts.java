@@ -60,8 +60,12 @@ final class StormCharts {
     new Color(0x9E, 0xDA, 0xE5),
   };
 
-  /** The dash of every wasted-work line in the database-rate chart (useful work is solid). */
-  static final float[] WASTED_DASH = {8f, 5f};
+  /**
+   * The dash of the wasted-work key in the database-rate chart's legend. XChart strokes each segment
+   * between two points on its own, restarting the dash, so a dense line never reaches a dash's gap:
+   * the wasted lines themselves are drawn solid and broken in the data instead, by {@link #dashed}.
+   */
+  static final float[] WASTED_DASH = {6f, 3f};
 
   /** Dash patterns, one per row within its group; {@code null} is a solid line. */
   private static final float[][] DASHES = {
@@ -269,8 +273,9 @@ final class StormCharts {
       }
       Line wasted = means(one.series().databaseWastedPerSecond(), span, window, inMinutes);
       if (wasted.x().length > 0) {
-        XYSeries line = chart.addSeries(one.series().name() + ", wasted", wasted.x(), wasted.y());
-        style(line, one.colour(), stroke(one.stroke().getLineWidth(), WASTED_DASH));
+        Line broken = dashed(wasted);
+        XYSeries line = chart.addSeries(one.series().name() + ", wasted", broken.x(), broken.y());
+        style(line, one.colour(), stroke(one.stroke().getLineWidth(), null));
         line.setShowInLegend(false);
       }
     }
@@ -285,6 +290,29 @@ final class StormCharts {
     style(chart.addSeries("dashed: wasted (hub gave up)", new double[] {0.0}, new double[] {0.0}), Color.BLACK,
         stroke(2f, WASTED_DASH));
     return chart;
+  }
+
+  /**
+   * The same line with every third segment left out (a NaN point, which XChart does not join), so it
+   * reads as dashed however densely its points lie. Every point still ends a drawn segment: no value,
+   * not even a one-second spike, falls in a gap.
+   */
+  static Line dashed(Line line) {
+    int n = line.x().length;
+    int gaps = Math.max(0, (n - 1) / 3);
+    double[] x = new double[n + gaps];
+    double[] y = new double[n + gaps];
+    int j = 0;
+    for (int i = 0; i < n; i++) {
+      x[j] = line.x()[i];
+      y[j++] = line.y()[i];
+      // Segments 0 and 1 drawn, segment 2 (from point 3k + 2 to 3k + 3) left out.
+      if (i % 3 == 2 && i < n - 1) {
+        x[j] = line.x()[i];
+        y[j++] = Double.NaN;
+      }
+    }
+    return new Line(x, y);
   }
 
   /**

@@ -166,20 +166,36 @@ class StormChartsTest {
       double useful = chart.getScreenYFromChart(10);
       double wasted = chart.getScreenYFromChart(90);
       double shepherdUseful = chart.getScreenYFromChart(60);
-      int gaps = 0;
       for (int x = middle - 30; x <= middle + 30; x++) {
         assertTrue(near(image, x, useful, red), "outage's useful line broken at x " + x);
         assertTrue(near(image, x, shepherdUseful, blue), "Shepherd's useful line broken at x " + x);
         assertFalse(near(image, x, shepherdUseful, red), "outage red at 60/s, x " + x);
         assertFalse(near(image, x, wasted, blue), "Shepherd blue at 90/s, x " + x);
-        if (!inColumn(image, x, wasted, red)) {
-          gaps++;
-        }
       }
-      assertTrue(near(image, middle, wasted, red) || near(image, middle + 6, wasted, red), "no outage red at 90/s");
-      // A dashed line: its gaps leave some columns without it, but most carry it.
-      assertTrue(gaps > 5 && gaps < 40, gaps + " of 61 columns without the wasted line");
+      // Solid: no two columns in a row without the line. Dashed: gaps of two columns or more, yet
+      // the line in at least a third of the columns.
+      assertEquals(0, gaps(image, middle - 30, middle + 30, useful, red), "useful line dashed");
+      assertEquals(0, gaps(image, middle - 30, middle + 30, shepherdUseful, blue), "Shepherd's useful line dashed");
+      int wastedGaps = gaps(image, middle - 30, middle + 30, wasted, red);
+      assertTrue(wastedGaps >= 3, "wasted line has only " + wastedGaps + " gaps in 61 columns");
+      int carried = 0;
+      for (int x = middle - 30; x <= middle + 30; x++) {
+        carried += inColumn(image, x, wasted, red) ? 1 : 0;
+      }
+      assertTrue(carried >= 20, "wasted line in only " + carried + " of 61 columns");
     }
+  }
+
+  @Test
+  void aDashedLineKeepsEveryPointAndLeavesOutEveryThirdSegment() {
+    StormCharts.Line line = new StormCharts.Line(new double[] {0, 1, 2, 3, 4, 5, 6}, new double[] {9, 8, 7, 6, 5, 4, 3});
+
+    StormCharts.Line dashed = StormCharts.dashed(line);
+
+    assertArrayEquals(new double[] {0, 1, 2, 2, 3, 4, 5, 5, 6}, dashed.x());
+    assertArrayEquals(new double[] {9, 8, 7, Double.NaN, 6, 5, 4, Double.NaN, 3}, dashed.y());
+    assertEquals(4, StormCharts.dashed(new StormCharts.Line(new double[4], new double[4])).x().length - 1);
+    assertEquals(3, StormCharts.dashed(new StormCharts.Line(new double[3], new double[3])).x().length);
   }
 
   @Test
@@ -283,6 +299,21 @@ class StormChartsTest {
       }
     }
     return false;
+  }
+
+  /** How many runs of two or more columns in [from, to] have no pixel of this colour within two of y. */
+  private static int gaps(BufferedImage image, int from, int to, double y, Color colour) {
+    int runs = 0;
+    int empty = 0;
+    for (int x = from; x <= to + 1; x++) {
+      if (x <= to && !inColumn(image, x, y, colour)) {
+        empty++;
+      } else {
+        runs += empty >= 2 ? 1 : 0;
+        empty = 0;
+      }
+    }
+    return runs;
   }
 
   /** Whether a pixel in column x within two of y has exactly this colour. */
