@@ -17,6 +17,10 @@ import java.util.Objects;
  * @param attemptsPerSecond connection attempts offered to the connect servers in each second
  * @param connectedAtSecondEnd hubs connected at the end of each second
  * @param databasePerSecond authentications the database completed in each second, useful or not
+ * @param databaseUsefulPerSecond of those, the ones whose answer reached a waiting hub, in each
+ *     second
+ * @param databaseWastedPerSecond of those, the ones whose hub had already given up, in each second
+ *     (empty for a run measured without it)
  * @param databaseUseful authentications over the run whose answer reached a waiting hub
  * @param databaseWasted authentications over the run whose hub had already given up
  * @param peakQueue the most requests that waited in the database's queue at once
@@ -27,6 +31,8 @@ record ChartSeries(
     int[] attemptsPerSecond,
     int[] connectedAtSecondEnd,
     int[] databasePerSecond,
+    int[] databaseUsefulPerSecond,
+    int[] databaseWastedPerSecond,
     long databaseUseful,
     long databaseWasted,
     int peakQueue) {
@@ -39,12 +45,14 @@ record ChartSeries(
     Objects.requireNonNull(attemptsPerSecond, "attemptsPerSecond");
     Objects.requireNonNull(connectedAtSecondEnd, "connectedAtSecondEnd");
     Objects.requireNonNull(databasePerSecond, "databasePerSecond");
+    Objects.requireNonNull(databaseUsefulPerSecond, "databaseUsefulPerSecond");
+    Objects.requireNonNull(databaseWastedPerSecond, "databaseWastedPerSecond");
   }
 
   /**
    * Adapts one simulated row. The simulator's {@code databaseAuthentications} counts every
    * authentication the database completed and {@code wastedAuthentications} the late ones among
-   * them, so the useful work is their difference.
+   * them, so the useful work is their difference, over the run as in each second.
    *
    * @param result the row
    * @return its series
@@ -56,6 +64,8 @@ record ChartSeries(
         result.attemptsPerSecond(),
         result.connectedAtSecondEnd(),
         result.databasePerSecond(),
+        result.dbUsefulPerSecond(),
+        result.dbWastedPerSecond(),
         result.databaseAuthentications() - result.wastedAuthentications(),
         result.wastedAuthentications(),
         result.peakQueue());

@@ -28,9 +28,10 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
  *
  * <p>Every time chart comes in two panels side by side: the first minutes at one-second
  * resolution (where the storm is decided: the first second alone holds the whole fleet's first
- * attempts) and the whole run in ten-second means. A third chart draws, per strategy, a bar of
- * the database work that connected a hub (useful) followed by the work whose answer came too late
- * (wasted).
+ * attempts) and the whole run in ten-second means: connection attempts, hubs connected, and the
+ * database's work per second, each row's useful work (its answer reached a waiting hub) drawn solid
+ * and its wasted work (the hub had already given up) dashed, in the row's colour. A last chart
+ * draws, per strategy, a bar of the run's useful database work followed by its wasted work.
  *
  * <p>Lines stay apart where they overlap: the rows without protection are drawn in warm colours,
  * the outage's red first and widest, each later row thinner and with its own dash pattern, so a
@@ -59,6 +60,13 @@ final class StormCharts {
     new Color(0x9E, 0xDA, 0xE5),
   };
 
+  /**
+   * The dash of the wasted-work key in the database-rate chart's legend. XChart strokes each segment
+   * between two points on its own, restarting the dash, so a dense line never reaches a dash's gap:
+   * the wasted lines themselves are drawn solid and broken in the data instead, by {@link #dashed}.
+   */
+  static final float[] WASTED_DASH = {6f, 3f};
+
   /** Dash patterns, one per row within its group; {@code null} is a solid line. */
   private static final float[][] DASHES = {
     null, {10f, 5f}, {2f, 3f}, {12f, 4f, 2f, 4f}, {6f, 6f}, {1f, 6f},
@@ -77,8 +85,10 @@ final class StormCharts {
 
   /**
    * Writes, into {@code directory} (created if needed): {@code storm.png}, every chart one above
-   * the other; {@code storm-attempts.png} and {@code storm-connected.png}, each the first minutes
-   * beside the whole run; and {@code storm-database.png}, useful against wasted database work.
+   * the other; {@code storm-attempts.png}, {@code storm-connected.png} and
+   * {@code storm-database-rate.png} (useful and wasted database work per second), each the first
+   * minutes beside the whole run; and {@code storm-database.png}, useful against wasted database
+   * work over the run.
    *
    * @return the paths written, the combined chart first
    * @throws IOException if a file cannot be written
@@ -93,7 +103,7 @@ final class StormCharts {
   }
 
   /**
-   * Writes the four files of {@link #write(List, StormConfig, Path)} from adapted series.
+   * Writes the five files of {@link #write(List, StormConfig, Path)} from adapted series.
    *
    * @return the paths written, the combined chart first
    * @throws IOException if a file cannot be written
@@ -106,16 +116,20 @@ final class StormCharts {
         attemptsChart(styled, frame, true), attemptsChart(styled, frame, false));
     BufferedImage connected = sideBySide(
         connectedChart(styled, frame, true), connectedChart(styled, frame, false));
+    BufferedImage databaseRate = sideBySide(
+        databaseRateChart(styled, frame, true), databaseRateChart(styled, frame, false));
     BufferedImage database = databaseChart(styled, WIDTH);
     Path combinedFile = directory.resolve("storm.png");
     Path attemptsFile = directory.resolve("storm-attempts.png");
     Path connectedFile = directory.resolve("storm-connected.png");
     Path databaseFile = directory.resolve("storm-database.png");
-    save(stack(attempts, connected, database), combinedFile);
+    Path databaseRateFile = directory.resolve("storm-database-rate.png");
+    save(stack(attempts, connected, databaseRate, database), combinedFile);
     save(attempts, attemptsFile);
     save(connected, connectedFile);
     save(database, databaseFile);
-    return List.of(combinedFile, attemptsFile, connectedFile, databaseFile);
+    save(databaseRate, databaseRateFile);
+    return List.of(combinedFile, attemptsFile, connectedFile, databaseFile, databaseRateFile);
   }
 
   /**
@@ -232,6 +246,73 @@ final class StormCharts {
       style(chart.addSeries(one.series().name(), x, y), one);
     }
     return chart;
+  }
+
+  /**
+   * The database's work per second on a linear axis from zero, with its capacity dotted: per row,
+   * the useful authentications (the answer reached a waiting hub) as a solid line and the wasted
+   * ones (the hub had already given up) as a dashed line, both in the row's colour and width; per
+   * second over the zoom, in window means over the whole run. The legend names each row once (by
+   * its solid line) and keys the two line styles in black. A row without a wasted series (a run
+   * measured without it) draws its useful line only.
+   */
+  static XYChart databaseRateChart(List<Styled> styled, Frame frame, boolean zoom) {
+    int span = zoom ? frame.zoomSeconds() : frame.durationSeconds();
+    int window = zoom ? 1 : frame.windowSeconds();
+    boolean inMinutes = frame.durationSeconds() > 300 && !zoom;
+    String resolution = window == 1 ? "each second" : "mean of each " + window + " s";
+    XYChart chart = chart(zoom ? ZOOM_WIDTH : FULL_WIDTH, PANEL_HEIGHT,
+        (zoom ? "First " + minutes(span) + ": " : "Whole run: ") + "useful vs wasted database work/s, " + resolution,
+        "authentications per second", span, !zoom);
+    chart.getStyler().setYAxisMin(0.0);
+    for (Styled one : styled) {
+      Line useful = means(one.series().databaseUsefulPerSecond(), span, window, inMinutes);
+      if (useful.x().length > 0) {
+        style(chart.addSeries(one.series().name(), useful.x(), useful.y()), one.colour(),
+            stroke(one.stroke().getLineWidth(), null));
+      }
+      Line wasted = means(one.series().databaseWastedPerSecond(), span, window, inMinutes);
+      if (wasted.x().length > 0) {
+        Line broken = dashed(wasted);
+        XYSeries line = chart.addSeries(one.series().name() + ", wasted", broken.x(), broken.y());
+        style(line, one.colour(), stroke(one.stroke().getLineWidth(), null));
+        line.setShowInLegend(false);
+      }
+    }
+    XYSeries capacity = chart.addSeries(
+        String.format(Locale.ROOT, "database capacity (%,d/s)", frame.capacity()),
+        new double[] {0.0, inMinutes ? span / 60.0 : span},
+        new double[] {frame.capacity(), frame.capacity()});
+    style(capacity, CAPACITY, stroke(1.4f, new float[] {2f, 3f}));
+    // The key: one point at the origin each (drawn under the axis), shown only in the legend.
+    style(chart.addSeries("solid: useful (a hub read it)", new double[] {0.0}, new double[] {0.0}), Color.BLACK,
+        stroke(2f, null));
+    style(chart.addSeries("dashed: wasted (hub gave up)", new double[] {0.0}, new double[] {0.0}), Color.BLACK,
+        stroke(2f, WASTED_DASH));
+    return chart;
+  }
+
+  /**
+   * The same line with every third segment left out (a NaN point, which XChart does not join), so it
+   * reads as dashed however densely its points lie. Every point still ends a drawn segment: no value,
+   * not even a one-second spike, falls in a gap.
+   */
+  static Line dashed(Line line) {
+    int n = line.x().length;
+    int gaps = Math.max(0, (n - 1) / 3);
+    double[] x = new double[n + gaps];
+    double[] y = new double[n + gaps];
+    int j = 0;
+    for (int i = 0; i < n; i++) {
+      x[j] = line.x()[i];
+      y[j++] = line.y()[i];
+      // Segments 0 and 1 drawn, segment 2 (from point 3k + 2 to 3k + 3) left out.
+      if (i % 3 == 2 && i < n - 1) {
+        x[j] = line.x()[i];
+        y[j++] = Double.NaN;
+      }
+    }
+    return new Line(x, y);
   }
 
   /**
@@ -460,9 +541,13 @@ final class StormCharts {
   }
 
   private static void style(XYSeries series, Styled styled) {
+    style(series, styled.colour(), styled.stroke());
+  }
+
+  private static void style(XYSeries series, Color colour, BasicStroke stroke) {
     series.setMarker(SeriesMarkers.NONE);
-    series.setLineColor(styled.colour());
-    series.setLineStyle(styled.stroke());
+    series.setLineColor(colour);
+    series.setLineStyle(stroke);
   }
 
   static BufferedImage image(Chart<?, ?> chart) {

@@ -32,12 +32,14 @@ class StormChartsTest {
   @Test
   void theAdapterTakesEachSeriesFromItsOwnField() {
     int[] attempts = {9, 8};
-    int[] database = {5, 4};
+    int[] database = {25, 24};
     int[] offered = {7, 6};
     int[] rejected = {3, 2};
     int[] connected = {1, 11};
+    int[] wasted = {5, 4};
+    int[] queue = {13, 12};
     SimulationResult result = new SimulationResult("Shepherd (defaults)", 11, 4, 1, attempts, database, offered,
-        rejected, connected, 17, 900, 120, 5, 0, 33, -1, -1, -1);
+        rejected, connected, 17, 900, 120, 5, 0, 33, -1, -1, -1, wasted, queue, 0, 0);
 
     ChartSeries series = ChartSeries.of(result);
 
@@ -46,6 +48,8 @@ class StormChartsTest {
     assertSame(attempts, series.attemptsPerSecond());
     assertSame(connected, series.connectedAtSecondEnd());
     assertSame(database, series.databasePerSecond());
+    assertArrayEquals(new int[] {20, 20}, series.databaseUsefulPerSecond(), "useful = completed - wasted, per second");
+    assertSame(wasted, series.databaseWastedPerSecond());
     assertEquals(780, series.databaseUseful(), "useful = completed - wasted");
     assertEquals(120, series.databaseWasted());
     assertEquals(33, series.peakQueue());
@@ -133,7 +137,7 @@ class StormChartsTest {
   @Test
   void theConnectedChartDrawsEachCountAtItsSecond() {
     ChartSeries shepherd = new ChartSeries("Shepherd (defaults)", true, new int[600], ramp(600, 1_000, 100),
-        new int[600], 0, 0, 0);
+        new int[600], new int[600], new int[600], 0, 0, 0);
     StormCharts.Frame frame = new StormCharts.Frame(1_000, 100, 600);
     XYChart chart = StormCharts.connectedChart(StormCharts.styled(List.of(shepherd)), frame, true);
     BufferedImage image = StormCharts.image(chart);
@@ -145,11 +149,61 @@ class StormChartsTest {
   }
 
   @Test
+  void usefulWorkIsSolidAndWastedWorkDashedEachAtItsOwnRate() {
+    // The outage: 10 useful and 90 wasted a second; Shepherd: 60 useful, none wasted. Swap the
+    // series or the line styles and a line lands at the wrong height or in the wrong style.
+    ChartSeries outage = rates("1 immediate retry", false, 10, 90);
+    ChartSeries shepherd = rates("Shepherd (defaults)", true, 60, 0);
+    StormCharts.Frame frame = new StormCharts.Frame(1_000, 100, 600);
+    List<StormCharts.Styled> styled = StormCharts.styled(List.of(outage, shepherd));
+    Color red = StormCharts.UNPROTECTED[0];
+    Color blue = StormCharts.PROTECTED[0];
+
+    for (boolean zoom : new boolean[] {true, false}) {
+      XYChart chart = StormCharts.databaseRateChart(styled, frame, zoom);
+      BufferedImage image = StormCharts.image(chart);
+      int middle = (int) Math.round(chart.getScreenXFromChart(zoom ? 30 : 5));
+      double useful = chart.getScreenYFromChart(10);
+      double wasted = chart.getScreenYFromChart(90);
+      double shepherdUseful = chart.getScreenYFromChart(60);
+      for (int x = middle - 30; x <= middle + 30; x++) {
+        assertTrue(near(image, x, useful, red), "outage's useful line broken at x " + x);
+        assertTrue(near(image, x, shepherdUseful, blue), "Shepherd's useful line broken at x " + x);
+        assertFalse(near(image, x, shepherdUseful, red), "outage red at 60/s, x " + x);
+        assertFalse(near(image, x, wasted, blue), "Shepherd blue at 90/s, x " + x);
+      }
+      // Solid: no two columns in a row without the line. Dashed: gaps of two columns or more, yet
+      // the line in at least a third of the columns.
+      assertEquals(0, gaps(image, middle - 30, middle + 30, useful, red), "useful line dashed");
+      assertEquals(0, gaps(image, middle - 30, middle + 30, shepherdUseful, blue), "Shepherd's useful line dashed");
+      int wastedGaps = gaps(image, middle - 30, middle + 30, wasted, red);
+      assertTrue(wastedGaps >= 3, "wasted line has only " + wastedGaps + " gaps in 61 columns");
+      int carried = 0;
+      for (int x = middle - 30; x <= middle + 30; x++) {
+        carried += inColumn(image, x, wasted, red) ? 1 : 0;
+      }
+      assertTrue(carried >= 20, "wasted line in only " + carried + " of 61 columns");
+    }
+  }
+
+  @Test
+  void aDashedLineKeepsEveryPointAndLeavesOutEveryThirdSegment() {
+    StormCharts.Line line = new StormCharts.Line(new double[] {0, 1, 2, 3, 4, 5, 6}, new double[] {9, 8, 7, 6, 5, 4, 3});
+
+    StormCharts.Line dashed = StormCharts.dashed(line);
+
+    assertArrayEquals(new double[] {0, 1, 2, 2, 3, 4, 5, 5, 6}, dashed.x());
+    assertArrayEquals(new double[] {9, 8, 7, Double.NaN, 6, 5, 4, Double.NaN, 3}, dashed.y());
+    assertEquals(4, StormCharts.dashed(new StormCharts.Line(new double[4], new double[4])).x().length - 1);
+    assertEquals(3, StormCharts.dashed(new StormCharts.Line(new double[3], new double[3])).x().length);
+  }
+
+  @Test
   void eachBarIsUsefulWorkThenWastedWorkToScale() {
-    ChartSeries outage = new ChartSeries("1 immediate retry", false, new int[1], new int[1], new int[1],
-        1_000, 3_000, 50);
-    ChartSeries shepherd = new ChartSeries("Shepherd (defaults)", true, new int[1], new int[1], new int[1],
-        4_000, 0, 5);
+    ChartSeries outage = new ChartSeries("1 immediate retry", false, new int[1], new int[1], new int[1], new int[1],
+        new int[1], 1_000, 3_000, 50);
+    ChartSeries shepherd = new ChartSeries("Shepherd (defaults)", true, new int[1], new int[1], new int[1], new int[1],
+        new int[1], 4_000, 0, 5);
     List<StormCharts.Styled> styled = StormCharts.styled(List.of(outage, shepherd));
     BufferedImage image = StormCharts.databaseChart(styled, StormCharts.WIDTH);
     StormCharts.Bars bars = new StormCharts.Bars(2, StormCharts.WIDTH, 4_000);
@@ -176,7 +230,7 @@ class StormChartsTest {
   }
 
   @Test
-  void writesFourPngsOfTheExpectedSizes() throws IOException {
+  void writesFivePngsOfTheExpectedSizes() throws IOException {
     List<ChartSeries> series = List.of(series("1 immediate retry", false, 10), series("3 full jitter", false, 100),
         series("Shepherd (defaults)", true, 1_000));
     Path out = folder.resolve("charts");
@@ -184,10 +238,11 @@ class StormChartsTest {
     List<Path> files = StormCharts.write(series, new StormCharts.Frame(1_000, 100, 600), out);
 
     assertEquals(List.of(out.resolve("storm.png"), out.resolve("storm-attempts.png"),
-        out.resolve("storm-connected.png"), out.resolve("storm-database.png")), files);
+        out.resolve("storm-connected.png"), out.resolve("storm-database.png"), out.resolve("storm-database-rate.png")),
+        files);
     int barsHeight = new StormCharts.Bars(3, StormCharts.WIDTH, 1).height();
-    int[] heights = {2 * StormCharts.PANEL_HEIGHT + barsHeight, StormCharts.PANEL_HEIGHT, StormCharts.PANEL_HEIGHT,
-        barsHeight};
+    int[] heights = {3 * StormCharts.PANEL_HEIGHT + barsHeight, StormCharts.PANEL_HEIGHT, StormCharts.PANEL_HEIGHT,
+        barsHeight, StormCharts.PANEL_HEIGHT};
     for (int i = 0; i < files.size(); i++) {
       BufferedImage image = ImageIO.read(files.get(i).toFile());
       assertEquals(StormCharts.WIDTH, image.getWidth(), files.get(i).toString());
@@ -201,7 +256,20 @@ class StormChartsTest {
   static ChartSeries series(String name, boolean isProtected, int attempts) {
     int[] perSecond = new int[600];
     Arrays.fill(perSecond, attempts);
-    return new ChartSeries(name, isProtected, perSecond, ramp(600, 1_000, 100), new int[600], 100, 0, 1);
+    return new ChartSeries(name, isProtected, perSecond, ramp(600, 1_000, 100), new int[600], new int[600],
+        new int[600], 100, 0, 1);
+  }
+
+  /** A row of 600 seconds doing {@code useful} and {@code wasted} database work every second. */
+  private static ChartSeries rates(String name, boolean isProtected, int useful, int wasted) {
+    int[] usefulPerSecond = new int[600];
+    int[] wastedPerSecond = new int[600];
+    int[] database = new int[600];
+    Arrays.fill(usefulPerSecond, useful);
+    Arrays.fill(wastedPerSecond, wasted);
+    Arrays.fill(database, useful + wasted);
+    return new ChartSeries(name, isProtected, new int[600], ramp(600, 1_000, 100), database, usefulPerSecond,
+        wastedPerSecond, 600L * useful, 600L * wasted, 1);
   }
 
   private static int[] ramp(int seconds, int hubs, int perSecondTenths) {
@@ -228,6 +296,32 @@ class StormChartsTest {
             && image.getRGB(px, py) == colour.getRGB()) {
           return true;
         }
+      }
+    }
+    return false;
+  }
+
+  /** How many runs of two or more columns in [from, to] have no pixel of this colour within two of y. */
+  private static int gaps(BufferedImage image, int from, int to, double y, Color colour) {
+    int runs = 0;
+    int empty = 0;
+    for (int x = from; x <= to + 1; x++) {
+      if (x <= to && !inColumn(image, x, y, colour)) {
+        empty++;
+      } else {
+        runs += empty >= 2 ? 1 : 0;
+        empty = 0;
+      }
+    }
+    return runs;
+  }
+
+  /** Whether a pixel in column x within two of y has exactly this colour. */
+  private static boolean inColumn(BufferedImage image, int x, double y, Color colour) {
+    int cy = (int) Math.round(y);
+    for (int py = cy - 2; py <= cy + 2; py++) {
+      if (py >= 0 && py < image.getHeight() && image.getRGB(x, py) == colour.getRGB()) {
+        return true;
       }
     }
     return false;
