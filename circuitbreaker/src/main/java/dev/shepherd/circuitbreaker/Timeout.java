@@ -419,12 +419,14 @@ public final class Timeout implements Policy {
 
     void expire() {
       expired = true; // set first: a caller released by the cancel must see why
-      if (cancel(true)) {
-        if (executor instanceof ThreadPoolExecutor) {
-          ((ThreadPoolExecutor) executor).remove(this); // free its queue slot if it never started
-        }
-      } else {
-        expired = false; // the callee completed first: its outcome stands
+      // Free its queue slot, if it never started, before the cancel releases the caller: a caller
+      // that retries at once then finds the slot free. A task still queued has not begun, so
+      // taking it out first loses no run; one that has begun is not in the queue.
+      if (executor instanceof ThreadPoolExecutor) {
+        ((ThreadPoolExecutor) executor).remove(this);
+      }
+      if (!cancel(true)) {
+        expired = false; // the callee completed first (or its caller cancelled it): that stands
       }
     }
   }

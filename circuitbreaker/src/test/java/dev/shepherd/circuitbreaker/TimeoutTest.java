@@ -141,13 +141,22 @@ class TimeoutTest {
         return stubbornCallee(ignored);
       }));
       assertTrue(firstRunning.await(WAIT_SECONDS, TimeUnit.SECONDS), "the only worker is taken");
-      Future<?> second = callers.submit(() -> timeout.call(() -> started.incrementAndGet()));
+      AtomicInteger queuedWhenReleased = new AtomicInteger(-1);
+      Future<?> second = callers.submit(() -> {
+        try {
+          return timeout.call(() -> started.incrementAndGet());
+        } catch (TimeoutExceededException e) {
+          queuedWhenReleased.set(one.getQueue().size()); // a caller retrying at once must find the slot free
+          throw e;
+        }
+      });
       assertTrue(scheduler.awaitScheduled(2, Duration.ofSeconds(WAIT_SECONDS)));
       scheduler.advance(LIMIT);
       for (Future<?> f : List.of(first, second)) {
         ExecutionException e = assertThrows(ExecutionException.class, () -> f.get(WAIT_SECONDS, TimeUnit.SECONDS));
         assertInstanceOf(TimeoutExceededException.class, e.getCause());
       }
+      assertEquals(0, queuedWhenReleased.get(), "the queued callee left the queue before its caller was released");
       assertEquals(0, one.getQueue().size(), "the queued callee left the queue at its deadline");
       upstreamBack.countDown();
       one.shutdown();
