@@ -28,10 +28,19 @@ import java.util.concurrent.CompletionStage;
  *       outage. Guarded, the queue is the library's {@link DeadlineGuard} with one permit (the
  *       database's one worker) on the simulation's clock, which drops work whose deadline has
  *       passed, or that could not finish before it given the measured service time
- *       ({@code dropIfCannotFinish}), instead of starting it. Each request the worker finds late when it takes the next
- *       one costs it {@link QueuePolicy#dropCost()} service times, paid before that next request
- *       starts; late requests the guard clears from the queue's oldest end when a request arrives
- *       cost the worker nothing (the arriving caller's thread does it).
+ *       ({@code dropIfCannotFinish}), instead of starting it. Each request the worker finds late when it
+ *       takes the next one costs it {@link QueuePolicy#dropCost()} service times; late requests the
+ *       guard clears from the queue's oldest end when a request arrives cost the worker nothing (the
+ *       arriving caller's thread does it).
+ *   <li><b>Drops take time, one after another.</b> The guard decides a pick's drops at one instant,
+ *       but the worker pays for them in sequence from that instant: a request granted in the same
+ *       pick starts once they are all paid (it lay behind them). A request granted because it
+ *       <em>arrived</em> while the worker was still paying starts once the worker has finished the
+ *       drop in hand, as a real worker that looks at its queue again after every drop would: the
+ *       arrival is then the newest request and, by the guard's rule, clears the late ones still
+ *       ahead of the worker at the oldest end for nothing. (Charging the whole walk to the arrival
+ *       instead would make a wave that expires at once cost the database minutes of work no real
+ *       server does, during which the next wave expires too.)
  *   <li><b>Mild degradation.</b> A long queue also costs throughput (lock and buffer contention,
  *       connection churn): each request's service time is set when it starts, from the work queued
  *       behind it, and the rate falls linearly from {@code C} at an empty queue to
@@ -75,8 +84,8 @@ final class Database {
   private int currentHub = -1;
   private int currentRequest;
   private CompletableFuture<Void> inService;
-  /** Worker time spent on drops not yet paid by a start. */
-  private long debt;
+  /** When the worker has paid for the drops of its last pick, on the simulation clock. */
+  private long dropsPaidAt;
   /** Whether the worker is choosing its next request: only its own drops cost it time. */
   private boolean choosing;
   private int peakQueue;
@@ -136,7 +145,7 @@ final class Database {
       if (failure != null) { // only a drop fails: the work itself never does, and the queue is unbounded
         dropped++;
         if (choosing) {
-          debt += dropCostNanos;
+          dropsPaidAt = Math.max(dropsPaidAt, clock.read()) + dropCostNanos;
         }
         listener.dropped(hub, request);
       }
@@ -150,8 +159,13 @@ final class Database {
     currentRequest = request;
     busy = true;
     inService = new CompletableFuture<>();
-    long doneAt = clock.read() + debt + serviceNanos(guard.queued());
-    debt = 0;
+    long now = clock.read();
+    long startsAt = now;
+    if (dropsPaidAt > now) { // the worker is still paying for drops
+      startsAt = choosing ? dropsPaidAt : now + (dropsPaidAt - now) % dropCostNanos;
+    }
+    dropsPaidAt = 0;
+    long doneAt = startsAt + serviceNanos(guard.queued());
     listener.started(doneAt);
     return inService;
   }

@@ -18,7 +18,10 @@ import java.util.Locale;
  *
  * <p>Dropping is not free in a real database (the request was parsed, a connection was woken): each
  * dropped request costs the database {@code dropCost} of one authentication's service time
- * ({@code 1 / C}) before it starts its next request.
+ * ({@code 1 / C}), paid one drop after another from the moment it picks: the request it picks
+ * next starts once they are paid, but a request that arrives meanwhile waits only for the drop in
+ * hand (a worker that looks at its queue after every drop sees it; late requests are cleared for
+ * free when a request arrives).
  *
  * @param guarded whether a deadline guard runs the queue
  * @param newestFirst with a guard, whether the newest request is served first (otherwise the oldest)

@@ -57,6 +57,24 @@ class DeadlineGuardStudyTest {
   }
 
   @Test
+  void aWaveThatExpiresAtOnceCostsTheWorkerOnlyTheDropsItMakesBeforeTheRetriesArrive() {
+    // 30,000 hubs notice within 6 ms (5 million a second, as 1,000,000 hubs in 200 ms): each wave's
+    // requests expire together 60 ms before their hubs retry, and the worker's next pick finds the
+    // whole queue late. Charged as one block (20 % of 1 ms for each of ~20,000 drops) that pick
+    // held the database for 4 s, the next wave expired behind it, and recovery took 1.42 x N / C.
+    StormConfig config = new StormConfig(30_000, 1_000, 1, 42L, 200, 10_000_000_000L);
+    Simulation.Setup wave = new Simulation.Setup(6_000_000L, 1.0, 1.0, 0L, Database.DEGRADATION);
+    long ideal = 30_000_000_000L;
+    for (double cost : new double[] {0.05, 0.20}) {
+      Strategy strategy = Strategies.immediateRetry(QueuePolicy.deadlineGuard(true, cost));
+      SimulationResult r = new Simulation(config, strategy, 0, wave).run(percent -> { });
+      assertTrue(r.nanosTo100() > 0 && r.nanosTo100() <= ideal * 120 / 100, r.name() + ": " + r.nanosTo100());
+      assertEquals(0, r.wastedAuthentications(), r.name());
+      assertTrue(r.dropped() > config.hubs(), "whole waves were dropped: " + r.dropped());
+    }
+  }
+
+  @Test
   void aTimeoutShorterThanTheReplysWayBackGetsEveryRequestDroppedAndNothingWasted() {
     // 50 ms to wait, 60 ms for an answer to travel back: the guard drops each request on arrival.
     StormConfig hopeless = new StormConfig(500, 200, 2, 42L, 60, 50_000_000L);
