@@ -47,11 +47,13 @@ import java.util.List;
 /** The Lua script, its SHA-1 and the strict decoding of its reply. Stateless. */
 final class GcraScript {
 
-  /** The script. KEYS[1]: the bucket; ARGV: interval, scale, tau (units), permits, max wait (µs). */
-  static final String SOURCE = """
-      -- Shepherd GCRA v1 (dev.shepherd.ratelimit.redis): one atomic rate-limit check.
-      -- KEYS[1] bucket; ARGV interval, scale (units per us), tau (units), permits, max wait (us).
-      -- Reply {granted 0|1, wait (us), Redis time (us)}.
+  /*
+   * The Lua every script on a GCRA state shares, written once; the scripts are concatenated from
+   * these fragments, each a whole number of lines.
+   */
+
+  /** Effects replication, and {@code fdiv(x, y)}: floor division with its remainder, exact. */
+  static final String PRELUDE = """
       if redis.replicate_commands then redis.replicate_commands() end
       local function fdiv(x, y)
         local q = math.floor(x / y)
@@ -59,11 +61,13 @@ final class GcraScript {
         if r < 0 then q = q - 1; r = r + y elseif r >= y then q = q + 1; r = r - y end
         return q, r
       end
-      local interval = tonumber(ARGV[1])
-      local scale = tonumber(ARGV[2])
-      local tau = tonumber(ARGV[3])
-      local cost = tonumber(ARGV[4]) * interval
-      local maxwait = tonumber(ARGV[5])
+      """;
+
+  /**
+   * Reads Redis's clock as {@code now} (µs) and the key's state as {@code debt} (units; needs
+   * {@code scale}), or returns an error reply for a state that is not "A:f:s".
+   */
+  static final String READ_DEBT = """
       local t = redis.call('TIME')
       local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
       local debt = 0
@@ -78,6 +82,27 @@ final class GcraScript {
         if tonumber(s) ~= scale and f > 0 then a = a + 1; f = 0 end
         if a >= now then debt = (a - now) * scale + f end
       end
+      """;
+
+  /** Writes {@code newdebt} (units) as the key's state, with a TTL of when it is paid off. */
+  static final String WRITE_DEBT = """
+      local q, r = fdiv(newdebt, scale)
+      local ttl = fdiv(newdebt, scale * 1000) + 1
+      redis.call('SET', KEYS[1], string.format('%d:%d:%d', now + q, r, scale), 'PX', string.format('%d', ttl))
+      """;
+
+  /** The script. KEYS[1]: the bucket; ARGV: interval, scale, tau (units), permits, max wait (µs). */
+  static final String SOURCE = """
+      -- Shepherd GCRA v1 (dev.shepherd.ratelimit.redis): one atomic rate-limit check.
+      -- KEYS[1] bucket; ARGV interval, scale (units per us), tau (units), permits, max wait (us).
+      -- Reply {granted 0|1, wait (us), Redis time (us)}.
+      """ + PRELUDE + """
+      local interval = tonumber(ARGV[1])
+      local scale = tonumber(ARGV[2])
+      local tau = tonumber(ARGV[3])
+      local cost = tonumber(ARGV[4]) * interval
+      local maxwait = tonumber(ARGV[5])
+      """ + READ_DEBT + """
       local excess = debt + cost - tau
       local wait = 0
       if excess > 0 then
@@ -89,9 +114,7 @@ final class GcraScript {
       local start = debt
       if wait * scale > start then start = wait * scale end
       local newdebt = start + cost
-      local q, r = fdiv(newdebt, scale)
-      local ttl = fdiv(newdebt, scale * 1000) + 1
-      redis.call('SET', KEYS[1], string.format('%d:%d:%d', now + q, r, scale), 'PX', string.format('%d', ttl))
+      """ + WRITE_DEBT + """
       return {1, wait, now}
       """;
 

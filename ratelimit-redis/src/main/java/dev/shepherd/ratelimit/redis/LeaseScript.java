@@ -23,32 +23,13 @@ final class LeaseScript {
       -- Shepherd GCRA lease v1 (dev.shepherd.ratelimit.redis): take up to want permits, at least need.
       -- KEYS[1] bucket; ARGV interval, scale (units per us), tau (units), need, want.
       -- Reply {taken (0 if refused), wait (us) until need would be there, Redis time (us)}.
-      if redis.replicate_commands then redis.replicate_commands() end
-      local function fdiv(x, y)
-        local q = math.floor(x / y)
-        local r = x - q * y
-        if r < 0 then q = q - 1; r = r + y elseif r >= y then q = q + 1; r = r - y end
-        return q, r
-      end
+      """ + GcraScript.PRELUDE + """
       local interval = tonumber(ARGV[1])
       local scale = tonumber(ARGV[2])
       local tau = tonumber(ARGV[3])
       local need = tonumber(ARGV[4])
       local want = tonumber(ARGV[5])
-      local t = redis.call('TIME')
-      local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-      local debt = 0
-      local state = redis.call('GET', KEYS[1])
-      if state then
-        local a, f, s = string.match(state, '^(%d+):(%d+):(%d+)$')
-        if not a or #a > 16 or #f > 16 or #s > 16 or tonumber(f) >= tonumber(s) then
-          return redis.error_reply('SHEPHERD malformed rate-limit state (expected A:f:s)')
-        end
-        a = tonumber(a)
-        f = tonumber(f)
-        if tonumber(s) ~= scale and f > 0 then a = a + 1; f = 0 end
-        if a >= now then debt = (a - now) * scale + f end
-      end
+      """ + GcraScript.READ_DEBT + """
       local there = 0
       if tau > debt then there = fdiv(tau - debt, interval) end
       local taken = there
@@ -59,9 +40,7 @@ final class LeaseScript {
         return {0, q, now}
       end
       local newdebt = debt + taken * interval
-      local q, r = fdiv(newdebt, scale)
-      local ttl = fdiv(newdebt, scale * 1000) + 1
-      redis.call('SET', KEYS[1], string.format('%d:%d:%d', now + q, r, scale), 'PX', string.format('%d', ttl))
+      """ + GcraScript.WRITE_DEBT + """
       return {taken, 0, now}
       """);
 
