@@ -25,7 +25,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Collectors;
@@ -47,13 +46,7 @@ class ReconnectorDeadlineTest {
 
   private final ManualClock clock = ManualClock.blocking();
   private final List<Event> events = new CopyOnWriteArrayList<>();
-  private final List<Thread> threads = new CopyOnWriteArrayList<>();
-  private final ThreadFactory recordingFactory = task -> {
-    Thread t = new Thread(task, "test-reconnector");
-    t.setDaemon(true);
-    threads.add(t);
-    return t;
-  };
+  private final RecordingThreads recordingFactory = new RecordingThreads();
   private Reconnector<FakeConnection> reconnector;
 
   @AfterEach
@@ -62,10 +55,7 @@ class ReconnectorDeadlineTest {
       reconnector.close();
       assertTrue(reconnector.awaitTermination(PATIENCE));
     }
-    for (Thread t : threads) {
-      t.join(PATIENCE.toMillis());
-      assertFalse(t.isAlive(), "the loop's thread must end");
-    }
+    recordingFactory.assertAllEnd(PATIENCE);
   }
 
   private Reconnector.Builder<FakeConnection> builder(Reconnector.Connector<FakeConnection> connector) {
@@ -190,7 +180,7 @@ class ReconnectorDeadlineTest {
     assertInstanceOf(DeadlineExceededException.class, failureOf(first));
     assertEquals(State.CLOSED, reconnector.state());
     assertTrue(reconnector.awaitTermination(Duration.ZERO));
-    assertEquals(List.of(), threads, "no thread was started");
+    assertEquals(List.of(), recordingFactory.threads(), "no thread was started");
     assertEquals(0, connector.calls.get());
     assertEquals(1, gaveUp().size());
     assertEquals(0, gaveUp().get(0).attempt());

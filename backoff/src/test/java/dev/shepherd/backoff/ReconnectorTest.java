@@ -26,7 +26,6 @@ import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
@@ -50,13 +49,7 @@ class ReconnectorTest {
   private final ManualClock clock = ManualClock.blocking();
   private final BlockingQueue<State> states = new LinkedBlockingQueue<>();
   private final List<Event> events = new CopyOnWriteArrayList<>();
-  private final List<Thread> threads = new CopyOnWriteArrayList<>();
-  private final ThreadFactory recordingFactory = task -> {
-    Thread t = new Thread(task, "test-reconnector");
-    t.setDaemon(true);
-    threads.add(t);
-    return t;
-  };
+  private final RecordingThreads recordingFactory = new RecordingThreads();
   private Reconnector<FakeConnection> reconnector;
 
   @AfterEach
@@ -65,10 +58,7 @@ class ReconnectorTest {
       reconnector.close();
       assertTrue(reconnector.awaitTermination(PATIENCE));
     }
-    for (Thread t : threads) {
-      t.join(PATIENCE.toMillis());
-      assertFalse(t.isAlive(), "the loop's thread must end after close()");
-    }
+    recordingFactory.assertAllEnd(PATIENCE);
   }
 
   /** A connection whose loss the test triggers. */
@@ -450,7 +440,7 @@ class ReconnectorTest {
     }).initialSpread(Duration.ZERO).connectTimeout(Duration.ZERO).scheduler(timer).build();
     reconnector.start();
     drainUntil(State.CONNECTED);
-    assertEquals(List.of(threads.get(0)), connectThreads);
+    assertEquals(List.of(recordingFactory.threads().get(0)), connectThreads);
     assertEquals(List.of(), timer.delays());
   }
 
@@ -619,7 +609,7 @@ class ReconnectorTest {
     reconnector.start();
     drainUntil(State.CONNECTED);
     // The loop is the factory's first thread; the connect ran on a second one, so it could time out.
-    assertEquals(List.of(threads.get(1)), connectThreads);
+    assertEquals(List.of(recordingFactory.threads().get(1)), connectThreads);
 
     CountDownLatch connected = new CountDownLatch(1);
     List<Thread> defaultThreads = new CopyOnWriteArrayList<>();
