@@ -277,21 +277,21 @@ class BulkheadConcurrencyTest {
         int callerEnding = random.nextInt(5);
         boolean innerFirst = random.nextBoolean();
         CountDownLatch both = new CountDownLatch(2);
-        AtomicBoolean left = new AtomicBoolean(); // the call leaves before the first ending releases
+        // The call leaves before the first ending can release. Both endings wait until it has: the
+        // one that loses the race to count the exit must not release while the winner is between
+        // winning and counting. That window once let a fourth caller into a limit of three, which
+        // looked like a bulkhead bug.
+        Runnable leave = leaveOnce(stats);
         completer.execute(() -> {
           if (!innerFirst) {
             Thread.yield();
           }
-          if (left.compareAndSet(false, true)) {
-            stats.exit();
-          }
+          leave.run();
           inner.complete(null);
           both.countDown();
         });
         completer.execute(() -> {
-          if (left.compareAndSet(false, true)) {
-            stats.exit();
-          }
+          leave.run();
           switch (callerEnding) {
             case 0 -> outer.cancel(true);
             case 1 -> outer.complete(null);
@@ -307,6 +307,28 @@ class BulkheadConcurrencyTest {
     } catch (IllegalStateException tickerBroke) {
       assertEquals("ticker broke", tickerBroke.getMessage());
     }
+  }
+
+  /**
+   * Returns an action that counts the caller out exactly once and returns only once it has been
+   * counted out, whichever thread runs it first.
+   */
+  private static Runnable leaveOnce(Stats stats) {
+    AtomicBoolean claimed = new AtomicBoolean();
+    CountDownLatch counted = new CountDownLatch(1);
+    return () -> {
+      if (claimed.compareAndSet(false, true)) {
+        stats.exit();
+        counted.countDown();
+        return;
+      }
+      try {
+        assertTrue(counted.await(20, TimeUnit.SECONDS), "the caller was never counted out");
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AssertionError("interrupted while waiting for the caller to be counted out", e);
+      }
+    };
   }
 
   /** A stage that refuses callbacks (after taking the callback, if {@code registerFirst}). */
