@@ -94,6 +94,34 @@ public class CasBackoffBenchmark {
     }
   }
 
+  /** After a failure, {@code Thread.onSpinWait()} once, twice, ... up to 4 times, then a fresh read. */
+  @Benchmark
+  public long spin1To4() {
+    return spinning(1, 4);
+  }
+
+  /** After a failure, {@code Thread.onSpinWait()} 2, 4, ... up to 16 times, then a fresh read. */
+  @Benchmark
+  public long spin2To16() {
+    return spinning(2, 16);
+  }
+
+  /** Retry at once after the first two failures in a row; park for 1 ns after every later one. */
+  @Benchmark
+  public long retryTwiceThenPark() {
+    long now = System.nanoTime();
+    int failures = 0;
+    for (;;) {
+      long current = state.get();
+      if (state.compareAndSet(current, Math.max(current, now) + 1)) {
+        return current;
+      }
+      if (++failures > 2) {
+        LockSupport.parkNanos(1);
+      }
+    }
+  }
+
   /** After a failure, {@code Thread.onSpinWait()} 4, 8, ... up to 64 times, then a fresh read. */
   @Benchmark
   public long spin4To64() {

@@ -4,7 +4,6 @@ import dev.shepherd.core.Event;
 import dev.shepherd.core.EventListener;
 import java.time.Duration;
 import java.util.Locale;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A limiter's name, counters and listener: what every decision reports, whatever decided it. One
@@ -14,8 +13,8 @@ final class Tally {
 
   final String name;
   final EventListener listener;
-  private final LongAdder granted = new LongAdder();
-  private final LongAdder rejected = new LongAdder();
+  private final StripedCounter granted = new StripedCounter();
+  private final StripedCounter rejected = new StripedCounter();
 
   /** {@code listener} is used as given: callers pass it already guarded. */
   Tally(String name, EventListener listener) {
