@@ -105,18 +105,22 @@ final class Gcra {
    * a debt above H sends the call to the state-first loop. That needs a bucket queued up to its
    * horizon, so it is rare.
    *
-   * Contention. A call whose CAS failed parks for the shortest time the OS allows
-   * (LockSupport.parkNanos(1)), then reads the ticker and the state afresh and decides again, as
-   * Resilience4j's limiter does. The winner meanwhile keeps the cache line and grants again from
+   * Contention. A call whose CAS failed parks (CONTENDED_PARK_NANOS), then reads the ticker and the
+   * state afresh and decides again. The winner meanwhile keeps the cache line and grants again from
    * its own cache instead of losing the line to the loser's retry; a loser wakes with a fresh
    * reading, so its decision and a refusal's wait are as exact as an uncontended call's. A call
-   * parks at most once: if it loses again it retries at once, so no call waits more than one park
-   * (parkNanos(1) sleeps for the OS timer slack, tens of microseconds on Linux). Measured
-   * at 2 threads against retrying at once, retrying on compareAndExchange's witness, a read for
-   * ownership and bounded exponential spinning (CasBackoffBenchmark, issue 13; see
-   * benchmarks/RESULTS.md), parking gave the lowest mean and p99 in every run; only the non-waiting
-   * acquire parks (reservations, the state-first fallback and rate changes are rare paths and retry
-   * at once).
+   * parks at most once: if it loses again it retries at once, so no call waits more than one park.
+   * Measured at 2 threads against retrying at once, retrying on compareAndExchange's witness, a
+   * read for ownership and bounded exponential spinning (CasBackoffBenchmark, issue 13; see
+   * benchmarks/RESULTS.md), parking gave the lowest mean and p99 in every run. How long: while both
+   * threads run, every grant moves the line between cores (about 100 ns); a park lets the winner
+   * grant alone at the uncontended cost until the loser wakes and the two collide again, so the
+   * park's length sets how rare the slow calls are. parkNanos(1), Resilience4j's choice, sleeps for
+   * the OS timer slack (about 60 us on Linux) and made about one call in a thousand wait for it
+   * (sample-mode p99.9 84 us); a quarter of a millisecond makes it one in ten thousand (p99.9 3 to
+   * 6 us, p99.99 0.36 ms, against Resilience4j's 0.5 us and 2.2 to 2.6 ms, whose losers park again
+   * and again). Only the non-waiting acquire parks: reservations, the state-first fallback and rate
+   * changes are rare paths and retry at once.
    *
    * Reservations (tryAcquire with a wait). The wait w is the excess rounded up to a whole
    * nanosecond: the first ticker reading at which the ideal bucket would grant the request. The
@@ -137,6 +141,8 @@ final class Gcra {
    * finds the cell dead and retries on the new one, so nothing granted or reserved is lost.
    */
 
+  /** How long a grant that lost its CAS steps aside, once: see "Contention" in the design note. */
+  static final long CONTENDED_PARK_NANOS = 250_000L;
   /** Returned by calls that found their cell dead (evicted or replaced): look the cell up again. */
   static final long DEAD = Long.MIN_VALUE;
   /** The index of a single limiter's state in its padded cell; the stamp follows it. */
@@ -278,7 +284,7 @@ final class Gcra {
       }
       if (!parked) { // see "Contention": step aside once while the winner keeps the line
         parked = true;
-        LockSupport.parkNanos(1);
+        LockSupport.parkNanos(CONTENDED_PARK_NANOS);
       }
       t = ticker.read();
       now = t * scale;
