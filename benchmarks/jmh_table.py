@@ -30,6 +30,8 @@ def load(path):
     with open(path) as f:
         for r in json.load(f):
             cls, method = r["benchmark"].split(".")[-2:]
+            if cls == "FairnessBenchmark":
+                continue  # per-thread shares of one limiter, not a cost: read in its own output
             params = ",".join(f"{k}={v}" for k, v in sorted((r.get("params") or {}).items()))
             metric = r["primaryMetric"]
             alloc = r.get("secondaryMetrics", {}).get("gc.alloc.rate.norm", {}).get("score")

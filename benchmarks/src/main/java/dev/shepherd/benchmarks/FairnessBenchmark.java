@@ -22,10 +22,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Who gets the grants when two threads share one limiter: each thread's own throughput, reported
- * by JMH as the group members {@code first} and {@code second} of {@code pair}. A limiter that
- * backs off after a lost CAS can let one thread run while the other waits; how evenly it shares is
- * what the two rows show (a sample-mode percentile over both threads hides it, because a thread
- * that waits takes few samples). Granting path: a limit that is never reached in a run.
+ * by JMH as the group members {@code first} and {@code second} of {@code pair}, beside their sum.
+ * A limiter that parks the thread that lost a compare-and-set could let one thread run while the
+ * other waits; these rows show how evenly the two share over each iteration. Granting path: a
+ * limit that is never reached in a run.
  */
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)

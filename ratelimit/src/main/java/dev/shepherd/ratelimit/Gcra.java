@@ -116,11 +116,11 @@ final class Gcra {
    * threads run, every grant moves the line between cores (about 100 ns); a park lets the winner
    * grant alone at the uncontended cost until the loser wakes and the two collide again, so the
    * park's length sets how rare the slow calls are. parkNanos(1), Resilience4j's choice, sleeps for
-   * the OS timer slack (about 60 us on Linux) and made about one call in a thousand wait for it
-   * (sample-mode p99.9 84 us); a quarter of a millisecond makes it one in ten thousand (p99.9 3 to
-   * 6 us, p99.99 0.36 ms, against Resilience4j's 0.5 us and 2.2 to 2.6 ms, whose losers park again
-   * and again). Only the non-waiting acquire parks: reservations, the state-first fallback and rate
-   * changes are rare paths and retry at once.
+   * the OS timer slack (tens of microseconds on Linux), short enough that about one call in a
+   * thousand waited for it at 2 threads; a quarter of a millisecond made it about one in ten
+   * thousand, with the same mean (benchmarks/RESULTS.md, issue 13, fourth session). Only the
+   * non-waiting acquire parks: reservations, the state-first fallback and rate changes are rare
+   * paths and retry at once.
    *
    * Reservations (tryAcquire with a wait). The wait w is the excess rounded up to a whole
    * nanosecond: the first ticker reading at which the ideal bucket would grant the request. The
