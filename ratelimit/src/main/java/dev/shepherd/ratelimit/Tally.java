@@ -13,8 +13,10 @@ final class Tally {
 
   final String name;
   final EventListener listener;
-  private final StripedCounter granted = new StripedCounter();
-  private final StripedCounter rejected = new StripedCounter();
+  private static final int GRANTED = 0;
+  private static final int REJECTED = 1;
+
+  private final StripedCounters counts = new StripedCounters(2);
 
   /** {@code listener} is used as given: callers pass it already guarded. */
   Tally(String name, EventListener listener) {
@@ -28,12 +30,12 @@ final class Tally {
   }
 
   void grant() {
-    granted.increment();
+    counts.increment(GRANTED);
   }
 
   /** Counts a refusal and reports it (building no event for the no-op listener); returns the wait. */
   long reject(long retryAfterNanos, int permits, String what) {
-    rejected.increment();
+    counts.increment(REJECTED);
     if (listener != EventListener.noop()) { // nobody to tell: build no event, allocate nothing
       String detail = permits == 1 ? what : String.format(Locale.ROOT, "%s (%d permits)", what, permits);
       listener.onEvent(Event.rejected(name, Duration.ofNanos(retryAfterNanos), permits, detail, null));
@@ -42,10 +44,10 @@ final class Tally {
   }
 
   long grantedCount() {
-    return granted.sum();
+    return counts.sum(GRANTED);
   }
 
   long rejectedCount() {
-    return rejected.sum();
+    return counts.sum(REJECTED);
   }
 }

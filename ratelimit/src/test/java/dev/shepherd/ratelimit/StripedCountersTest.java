@@ -1,6 +1,7 @@
 package dev.shepherd.ratelimit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -13,51 +14,62 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The counter under every kind of thread: stripe owners, threads whose stripe another owns (more
+ * The counters under every kind of thread: stripe owners, threads whose stripe another owns (more
  * threads than stripes, so some ids share a stripe), and threads that come after an owner has
- * ended. Every increment is counted, whichever path it took.
+ * ended. Every increment is counted in its own lane, whichever path it took.
  */
 @Tag("concurrency")
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class StripedCounterTest {
+class StripedCountersTest {
 
   private static final int PER_THREAD = 20_000;
 
   @Test
   void threeTimesMoreThreadsThanStripesAtOnceLoseNoIncrement() throws Exception {
-    StripedCounter counter = new StripedCounter();
-    int threads = 3 * StripedCounter.STRIPES;
+    StripedCounters counter = new StripedCounters(2);
+    int threads = 3 * StripedCounters.STRIPES;
     runTogether(threads, () -> {
       for (int i = 0; i < PER_THREAD; i++) {
-        counter.increment();
+        counter.increment(0);
+        if (i % 4 == 0) {
+          counter.increment(1);
+        }
       }
     });
-    assertEquals((long) threads * PER_THREAD, counter.sum());
+    assertEquals((long) threads * PER_THREAD, counter.sum(0));
+    assertEquals((long) threads * PER_THREAD / 4, counter.sum(1));
+  }
+
+  @Test
+  void aLaneCountOutsideOneToFifteenIsRefusedByName() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new StripedCounters(0));
+    assertTrue(e.getMessage().contains("lanes") && e.getMessage().contains("0"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> new StripedCounters(16));
   }
 
   @Test
   void threadsThatComeAfterTheOwnersEndedCountToo() throws Exception {
-    StripedCounter counter = new StripedCounter();
-    int rounds = 3 * StripedCounter.STRIPES; // later rounds find every stripe owned by an ended thread
+    StripedCounters counter = new StripedCounters(1);
+    int rounds = 3 * StripedCounters.STRIPES; // later rounds find every stripe owned by an ended thread
     for (int r = 0; r < rounds; r++) {
       runTogether(2, () -> {
         for (int i = 0; i < 1_000; i++) {
-          counter.increment();
+          counter.increment(0);
         }
       });
-      assertEquals(2_000L * (r + 1), counter.sum(), "after round " + r);
+      assertEquals(2_000L * (r + 1), counter.sum(0), "after round " + r);
     }
   }
 
   @Test
   void aSumReadWhileOthersCountNeverGoesBackwardsNorPastTheTotal() throws Exception {
-    StripedCounter counter = new StripedCounter();
+    StripedCounters counter = new StripedCounters(1);
     int threads = 4;
     AtomicReference<String> wrong = new AtomicReference<>();
     Thread reader = new Thread(() -> {
       long last = 0;
       while (!Thread.currentThread().isInterrupted()) {
-        long now = counter.sum();
+        long now = counter.sum(0);
         if (now < last || now > (long) threads * PER_THREAD) {
           wrong.compareAndSet(null, last + " then " + now);
         }
@@ -68,7 +80,7 @@ class StripedCounterTest {
     try {
       runTogether(threads, () -> {
         for (int i = 0; i < PER_THREAD; i++) {
-          counter.increment();
+          counter.increment(0);
         }
       });
     } finally {
@@ -76,7 +88,7 @@ class StripedCounterTest {
       reader.join(10_000);
     }
     assertEquals(null, wrong.get());
-    assertEquals((long) threads * PER_THREAD, counter.sum());
+    assertEquals((long) threads * PER_THREAD, counter.sum(0));
   }
 
   /** Starts {@code threads} threads on one barrier, runs {@code body} in each, and joins them all. */
