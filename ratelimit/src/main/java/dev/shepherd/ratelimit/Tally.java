@@ -11,12 +11,14 @@ import java.util.Locale;
  */
 final class Tally {
 
-  final String name;
-  final EventListener listener;
+  /** The lanes of {@link #counts}: grants and refusals. */
   private static final int GRANTED = 0;
   private static final int REJECTED = 1;
+  private static final int LANES = 2;
 
-  private final StripedCounters counts = new StripedCounters(2);
+  final String name;
+  final EventListener listener;
+  private final StripedCounters counts = new StripedCounters(LANES);
 
   /** {@code listener} is used as given: callers pass it already guarded. */
   Tally(String name, EventListener listener) {
