@@ -109,17 +109,7 @@ public class CasBackoffBenchmark {
   /** Retry at once after the first two failures in a row; park for 1 ns after every later one. */
   @Benchmark
   public long retryTwiceThenPark() {
-    long now = System.nanoTime();
-    int failures = 0;
-    for (;;) {
-      long current = state.get();
-      if (state.compareAndSet(current, Math.max(current, now) + 1)) {
-        return current;
-      }
-      if (++failures > 2) {
-        LockSupport.parkNanos(1);
-      }
-    }
+    return parkingAfter(2);
   }
 
   /** After a failure, {@code Thread.onSpinWait()} 4, 8, ... up to 64 times, then a fresh read. */
@@ -170,13 +160,21 @@ public class CasBackoffBenchmark {
   /** After a failure, {@code parkNanos(1)} (Resilience4j's rate limiter), then a fresh read. */
   @Benchmark
   public long park() {
+    return parkingAfter(0);
+  }
+
+  /** Retries at once after the first {@code retries} failures, then parks 1 ns after each. */
+  private long parkingAfter(int retries) {
     long now = System.nanoTime();
+    int failures = 0;
     for (;;) {
       long current = state.get();
       if (state.compareAndSet(current, Math.max(current, now) + 1)) {
         return current;
       }
-      LockSupport.parkNanos(1);
+      if (++failures > retries) {
+        LockSupport.parkNanos(1);
+      }
     }
   }
 

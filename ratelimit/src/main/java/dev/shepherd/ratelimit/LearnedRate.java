@@ -335,6 +335,13 @@ public final class LearnedRate {
       return this;
     }
 
+    /** A rate setting: positive and at most 10^9 per second, else refused naming {@code what}. */
+    private static double checkRate(double permitsPerSecond, String what) {
+      Checks.check(permitsPerSecond > 0 && permitsPerSecond <= 1e9, what, "positive and at most 10^9",
+          permitsPerSecond);
+      return permitsPerSecond;
+    }
+
     /**
      * Sets the starting guess of the backend's rate.
      *
@@ -343,9 +350,7 @@ public final class LearnedRate {
      * @throws IllegalArgumentException if out of range
      */
     public Builder initialPermitsPerSecond(double permitsPerSecond) {
-      Checks.check(permitsPerSecond > 0 && permitsPerSecond <= 1e9, "initialPermitsPerSecond",
-          "positive and at most 10^9", permitsPerSecond);
-      this.initialRate = permitsPerSecond;
+      this.initialRate = checkRate(permitsPerSecond, "initialPermitsPerSecond");
       return this;
     }
 
@@ -358,9 +363,7 @@ public final class LearnedRate {
      * @throws IllegalArgumentException if out of range
      */
     public Builder minPermitsPerSecond(double permitsPerSecond) {
-      Checks.check(permitsPerSecond > 0 && permitsPerSecond <= 1e9, "minPermitsPerSecond",
-          "positive and at most 10^9", permitsPerSecond);
-      this.minRate = permitsPerSecond;
+      this.minRate = checkRate(permitsPerSecond, "minPermitsPerSecond");
       return this;
     }
 
@@ -372,9 +375,7 @@ public final class LearnedRate {
      * @throws IllegalArgumentException if out of range
      */
     public Builder maxPermitsPerSecond(double permitsPerSecond) {
-      Checks.check(permitsPerSecond > 0 && permitsPerSecond <= 1e9, "maxPermitsPerSecond",
-          "positive and at most 10^9", permitsPerSecond);
-      this.maxRate = permitsPerSecond;
+      this.maxRate = checkRate(permitsPerSecond, "maxPermitsPerSecond");
       return this;
     }
 
